@@ -1,0 +1,35 @@
+// A typed array as read from a file (NPY or safetensors), before conversion.
+#pragma once
+
+#include "rpb/tensor.hpp"
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace rpb {
+
+enum class DType { f16, bf16, f32, f64, i8, i16, i32, i64, u8, boolean };
+
+/// Bytes per element.
+size_t dtype_size(DType dtype);
+/// "float32", "bfloat16", "int32", ...: numpy-style names used in messages.
+std::string_view dtype_name(DType dtype);
+
+/// Raw little-endian, row-major data of one array with its element type and shape.
+struct Array {
+    DType dtype = DType::f32;
+    Shape shape;
+    std::vector<std::byte> bytes;
+};
+
+/// Converts to float32 (f16/bf16/f64/ints). Throws rpb::Error naming `what` when a value
+/// is NaN or infinite (tables and inputs must be finite).
+FloatTensor to_float32(const Array& array, std::string_view what);
+
+/// Converts an integer or floating array to int32 (floating values must be integral).
+IntTensor to_int32(const Array& array, std::string_view what);
+
+} // namespace rpb
