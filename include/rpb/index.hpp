@@ -21,8 +21,7 @@ int32_t window1d_index(int64_t i, int64_t j, int64_t window);
 
 /// 2D Swin/BEiT entry of tokens (t1, t2). Without a class token tokens are r * Ww + c;
 /// with one, token 0 is the class token and patches are shifted by one.
-int32_t window2d_index(int64_t t1, int64_t t2, int64_t window_h, int64_t window_w,
-                       bool cls_token);
+int32_t window2d_index(int64_t t1, int64_t t2, int64_t window_h, int64_t window_w, bool cls_token);
 
 /// The obviously-correct per-cell definition: the entry read by query i and key j.
 /// For t5 the query's absolute position is offset + i.

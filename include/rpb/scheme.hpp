@@ -22,11 +22,11 @@ struct T5Params {
 struct Scheme {
     SchemeType type = SchemeType::t5;
     T5Params t5;
-    int64_t qlen = 128;   ///< t5: number of queries
-    int64_t klen = 128;   ///< t5: number of keys
-    int64_t offset = 0;   ///< t5: position of the first query (zeta `step`)
-    int64_t window_h = 7; ///< 2d: window rows
-    int64_t window_w = 7; ///< 2d: window columns; 1d: window length
+    int64_t qlen = 128;     ///< t5: number of queries
+    int64_t klen = 128;     ///< t5: number of keys
+    int64_t offset = 0;     ///< t5: position of the first query (zeta `step`)
+    int64_t window_h = 7;   ///< 2d: window rows
+    int64_t window_w = 7;   ///< 2d: window columns; 1d: window length
     bool cls_token = false; ///< 2d: BEiT class token (3 extra entries, one extra token)
 
     /// Throws rpb::UsageError naming the offending values when the configuration is

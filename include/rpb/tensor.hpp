@@ -24,7 +24,8 @@ public:
     Tensor() = default;
     explicit Tensor(Shape shape, T fill = T{})
         : shape_(std::move(shape)), values_(static_cast<size_t>(shape_size(shape_)), fill) {}
-    Tensor(Shape shape, std::vector<T> values) : shape_(std::move(shape)), values_(std::move(values)) {}
+    Tensor(Shape shape, std::vector<T> values)
+        : shape_(std::move(shape)), values_(std::move(values)) {}
 
     const Shape& shape() const { return shape_; }
     int64_t rank() const { return static_cast<int64_t>(shape_.size()); }
