@@ -175,11 +175,11 @@ TEST_CASE("rpb::bias_source equals rpb::bias_reference") {
 TEST_CASE("rpb::bias_source splits large fills across threads without changing bytes") {
     const rpb::Scheme scheme = t5(300, 500, 20, true);
     const auto table = random_table(scheme, 12, 99);
-    auto reference = rpb::bias_reference(scheme, table, 2);
-    const auto source = rpb::bias_source(scheme, table, 2);
+    auto reference = rpb::bias_reference(scheme, table, 3);
+    const auto source = rpb::bias_source(scheme, table, 3);
     std::vector<float> out(reference.storage().size());
     source.fill(0, 7, out.data());
-    source.fill(7, 2 * 12 * 300 - 7, out.data() + 7 * 500); // 14 MB in one call
+    source.fill(7, 3 * 12 * 300 - 7, out.data() + 7 * 500); // 21.6 MB in one call: two threads
     CHECK(out == reference.storage());
 }
 

@@ -93,14 +93,16 @@ void BiasPlan::fill_rows(int64_t first, int64_t count, float* out) const {
     }
 }
 
-// The writer hands over blocks of a few MB: enough to amortise starting a thread, and
-// splitting them by rows keeps every byte independent of the split.
+// Copying rows into a block that stays in cache runs at tens of GB/s on one core, faster
+// than two threads sharing the block (measured: 40-50 vs 30-37 GB/s for the writer's 4 MB
+// blocks), so only calls large enough to write to fresh memory (a whole tensor) are split.
+// Splitting by rows keeps every byte independent of the split.
 void BiasPlan::fill(int64_t first, int64_t count, float* out) const {
     if (first < 0 || count < 0 || first + count > total_rows) {
         throw Error(fmt::format("bias rows [{}, {}) out of range: the tensor has {} rows", first,
                                 first + count, total_rows));
     }
-    constexpr int64_t min_bytes_per_thread = int64_t{512} << 10;
+    constexpr int64_t min_bytes_per_thread = int64_t{8} << 20;
     const int64_t bytes = count * k * static_cast<int64_t>(sizeof(float));
     const int64_t threads = std::clamp<int64_t>(
         std::min<int64_t>(std::thread::hardware_concurrency(), bytes / min_bytes_per_thread), 1,
