@@ -1,0 +1,94 @@
+// Multi-head self-attention with relative position bias (Swin `WindowAttention`, T5
+// self-attention). math.md section 4.
+//
+// Shapes (row-major, dimension 0 slowest): x (B, N, E); H heads of d = E / H channels;
+// qkv_weight (3E, E) ordered [q | k | v], each block head-major (rows h*d .. h*d+d-1 are
+// head h); qkv_bias (3E); proj_weight (E, E); proj_bias (E); table (entries, H), read as
+// bias[h, i, j] = table[index(i, j), h].
+//
+//   logits = scale * q @ k^T + bias        (causal: key j > query i is masked out)
+//   out    = merge_heads(softmax(logits) @ v) @ proj_weight^T + proj_bias      (B, N, E)
+#pragma once
+
+#include "rpb/index.hpp"
+#include "rpb/tensor.hpp"
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+
+namespace rpb {
+
+/// The learned parameters of one attention layer (shapes above).
+struct AttentionWeights {
+    FloatTensor qkv_weight;
+    FloatTensor qkv_bias;
+    FloatTensor proj_weight;
+    FloatTensor proj_bias;
+    FloatTensor table;
+};
+
+struct AttentionConfig {
+    int64_t heads = 12;
+    /// Logit scale; absent means head_dim^-0.5 (Swin). T5 uses 1.
+    std::optional<float> scale;
+    /// Decoder self-attention: query i sees keys j <= i only.
+    bool causal = false;
+    /// Worker threads of the fused kernel; 0 means one per hardware thread. Results do not
+    /// depend on it: every output element is computed by one work item in a fixed order.
+    int threads = 0;
+};
+
+/// Fused attention: tiled like flash attention (online softmax over 64-key blocks), never
+/// materialises the (H, N, N) bias or logits. `index` must be an N x N map whose entries are
+/// rows of `weights.table`; the same bias applies to every batch item (Swin windows).
+/// When `probs` is not null it receives the probabilities, shape (B, H, N, N).
+/// Returns out, shape (B, N, E).
+/// Throws rpb::UsageError when E is not divisible by the heads, the heads are not positive or
+/// the scale is not finite; rpb::Error when x is not (B, N, E) with N = index.rows(), when a
+/// weight's shape does not fit (naming expected and found shapes), or when x or a weight holds
+/// NaN or infinity.
+/// Example: attention_forward(x, init_weights(96, 3, 169, 0), EntryIndex(swin7x7), {.heads = 3},
+///          nullptr)
+FloatTensor attention_forward(const FloatTensor& x, const AttentionWeights& weights,
+                              const EntryIndex& index, const AttentionConfig& config,
+                              FloatTensor* probs);
+
+/// The plain, obviously-correct computation of the same function: materialised bias and
+/// logits per (batch, head), double accumulation everywhere. Same contract and errors as
+/// attention_forward; meant for tests and small inputs.
+FloatTensor attention_reference(const FloatTensor& x, const AttentionWeights& weights,
+                                const EntryIndex& index, const AttentionConfig& config,
+                                FloatTensor* probs);
+
+/// Throws rpb::Error naming expected and found shapes unless every weight fits embed_dim,
+/// heads and entries, and rpb::Error when a weight holds NaN or infinity. UsageError when
+/// embed_dim is not divisible by heads.
+void validate_weights(const AttentionWeights& weights, int64_t embed_dim, int64_t heads,
+                      int64_t entries);
+
+/// Weights taken from a checkpoint's tensors, under `prefix` ("" or e.g. "layers.0.attn",
+/// with or without the trailing dot). Recognised names:
+/// - Swin/timm: qkv.weight, qkv.bias (absent when the model has qkv_bias=False: zeros; BEiT's
+///   q_bias and v_bias are accepted instead, k bias zero), proj.weight, proj.bias,
+///   relative_position_bias_table.
+/// - HF T5: q.weight, k.weight, v.weight, o.weight (no biases: zeros),
+///   relative_attention_bias.weight (num_buckets, heads).
+/// When `require_table` is false a missing table leaves `table` empty (the caller supplies one).
+/// Throws rpb::Error listing the names present under the prefix when a required name is
+/// missing, and naming expected and found shapes when a tensor does not fit.
+AttentionWeights weights_from_tensors(const std::map<std::string, FloatTensor>& tensors,
+                                      const std::string& prefix, int64_t embed_dim, int64_t heads,
+                                      int64_t entries, bool require_table = true);
+
+/// Deterministic initialisation, identical on every machine and thread count:
+/// Linear weights and biases uniform(-1/sqrt(E), 1/sqrt(E)) like nn.Linear, table truncated
+/// normal with std 0.02 cut at +-2 std. One splitmix64 stream seeded with `seed` is drawn in
+/// the order qkv_weight, qkv_bias, proj_weight, proj_bias, table (row-major each):
+/// uniform u = (next() >> 40) * 2^-24; normal by Box-Muller cos-branch from two draws
+/// u1 = ((next() >> 11) + 1) * 2^-53, u2 = (next() >> 11) * 2^-53, redrawn when |z| > 2.
+/// Throws rpb::UsageError when embed_dim is not divisible by heads or a size is not positive.
+AttentionWeights init_weights(int64_t embed_dim, int64_t heads, int64_t entries, uint64_t seed);
+
+} // namespace rpb

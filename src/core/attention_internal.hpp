@@ -1,0 +1,67 @@
+// Private pieces shared by the fused attention, its reference and the weight helpers.
+#pragma once
+
+#include "rpb/attention.hpp"
+
+#include <cstdint>
+#include <vector>
+
+namespace rpb::detail {
+
+/// Sizes of one attention call, after validation.
+struct AttentionDims {
+    int64_t batch = 0;
+    int64_t tokens = 0;
+    int64_t embed = 0;
+    int64_t heads = 0;
+    int64_t head_dim = 0;
+    float scale = 1.0f;
+};
+
+/// Validates x, the weights, the index and the config together (the errors documented in
+/// attention.hpp) and returns the sizes.
+AttentionDims check_attention_inputs(const FloatTensor& x, const AttentionWeights& weights,
+                                     const EntryIndex& index, const AttentionConfig& config);
+
+inline constexpr int64_t kBlockKeys = 64;
+inline constexpr int64_t kBlockQueries = 64;
+
+/// Packed operands of the fused kernel, one slab per (batch, head) pair `bh`:
+/// q: (tokens padded to 4, dpad), already multiplied by the scale;
+/// kt: key blocks of kBlockKeys keys, each stored transposed as (dpad, kBlockKeys);
+/// v: (tokens padded to kBlockKeys, dpad). dpad = head_dim rounded up to 16; every padding
+/// value is zero, so padded lanes add nothing to dot products.
+struct PackedHeads {
+    int64_t dpad = 0;
+    int64_t q_rows = 0; ///< tokens rounded up to 4
+    int64_t k_rows = 0; ///< tokens rounded up to kBlockKeys
+    std::vector<float> q;
+    std::vector<float> kt;
+    std::vector<float> v;
+
+    float* q_slab(int64_t bh) { return q.data() + bh * q_rows * dpad; }
+    float* kt_slab(int64_t bh) { return kt.data() + bh * k_rows * dpad; }
+    float* v_slab(int64_t bh) { return v.data() + bh * k_rows * dpad; }
+};
+
+/// The bias source of the kernel. Toeplitz maps (t5): per head the q + k - 1 biases along
+/// the diagonals, bias(i, j) = diag[h * diag_len + j - i + N - 1]. Dense maps: the table
+/// transposed to (H, entries), gathered through the index rows.
+struct BiasSource {
+    bool toeplitz = false;
+    int64_t diag_len = 0;
+    std::vector<float> diag;
+    std::vector<float> table_t;
+    int64_t entries = 0;
+    const EntryIndex* index = nullptr;
+};
+
+BiasSource make_bias_source(const FloatTensor& table, const EntryIndex& index, int64_t heads);
+
+/// Runs the tiled kernel over every (batch, head, query block) with `threads` workers
+/// (0: one per hardware thread). Writes merged heads into `merged` (B, N, E) and, when
+/// `probs` is not null, the probabilities into the zero-filled (B, H, N, N) buffer.
+void run_attention_kernel(PackedHeads& packed, const BiasSource& bias, const AttentionDims& dims,
+                          bool causal, int threads, float* merged, float* probs);
+
+} // namespace rpb::detail

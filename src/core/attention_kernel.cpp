@@ -1,0 +1,206 @@
+// The fused attention kernel: flash-attention style tiling. A work item is one (batch, head,
+// 64-query block); it walks the 64-key blocks in order keeping a running row maximum and
+// row sum (online softmax), so logits and bias exist only as one 64 x 64 tile per thread.
+// Both products (Q K^T and P V) are register-blocked 4-row micro-kernels over packed,
+// zero-padded operands (attention_tile.cpp).
+#include "attention_internal.hpp"
+#include "attention_tile.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <functional>
+#include <limits>
+#include <system_error>
+#include <thread>
+#include <vector>
+
+namespace rpb::detail {
+namespace {
+
+constexpr float kNegInf = -std::numeric_limits<float>::infinity();
+
+struct Workspace {
+    std::vector<float> s;     // (kBlockQueries, kBlockKeys) logits, then probabilities
+    std::vector<float> o;     // (kBlockQueries, dpad) unnormalised output rows
+    std::vector<float> m;     // running row maximum
+    std::vector<float> l;     // running row sum
+    std::vector<float> alpha; // per-row rescale of o for the current key block
+};
+
+// What one work item reads, resolved once per item.
+struct ItemView {
+    const float* q = nullptr;
+    const float* kt = nullptr;
+    const float* v = nullptr;
+    int64_t b = 0;
+    int64_t h = 0;
+    int64_t q0 = 0;
+    int64_t nq = 0;
+};
+
+TileBias tile_bias(const BiasSource& bias, const AttentionDims& dims, int64_t h, int64_t i,
+                   int64_t k0) {
+    TileBias tb;
+    if (bias.toeplitz) {
+        tb.direct = bias.diag.data() + h * bias.diag_len + (k0 - i + dims.tokens - 1);
+    } else {
+        tb.table = bias.table_t.data() + h * bias.entries;
+        tb.index = bias.index->row(i) + k0;
+    }
+    return tb;
+}
+
+// Keys of row i visible in the block starting at k0: inside the sequence and, when causal,
+// not after the query.
+int64_t valid_keys(int64_t i, int64_t k0, int64_t tokens, bool causal) {
+    int64_t limit = std::min(kBlockKeys, tokens - k0);
+    if (causal) {
+        limit = std::min(limit, i - k0 + 1);
+    }
+    return std::max<int64_t>(limit, 0);
+}
+
+void run_item(const ItemView& it, const BiasSource& bias, const AttentionDims& dims, bool causal,
+              int64_t dpad, Workspace& ws, float* merged, float* probs) {
+    const int64_t rows4 = (it.nq + 3) / 4 * 4;
+    const int64_t n = dims.tokens;
+    const int64_t last_key = causal ? it.q0 + it.nq : n;
+    const int64_t nblocks = (last_key + kBlockKeys - 1) / kBlockKeys;
+    std::fill(ws.o.begin(), ws.o.end(), 0.0f);
+    std::fill(ws.m.begin(), ws.m.end(), kNegInf);
+    std::fill(ws.l.begin(), ws.l.end(), 0.0f);
+    std::fill(ws.alpha.begin(), ws.alpha.end(), 0.0f);
+
+    for (int64_t kb = 0; kb < nblocks; ++kb) {
+        const int64_t k0 = kb * kBlockKeys;
+        tile_gemm(rows4, kBlockKeys, dpad, it.q, dpad, it.kt + kb * dpad * kBlockKeys, kBlockKeys,
+                  ws.s.data(), kBlockKeys, nullptr);
+        for (int64_t r = 0; r < it.nq; ++r) {
+            const int64_t i = it.q0 + r;
+            const int64_t valid = valid_keys(i, k0, n, causal);
+            float* row = ws.s.data() + r * kBlockKeys;
+            const float block_max =
+                add_bias_and_mask(row, valid, tile_bias(bias, dims, it.h, i, k0));
+            const float m_new = std::max(ws.m[r], block_max);
+            // A row's first block holds key 0, always visible: m_new is finite from there on.
+            ws.alpha[r] = ws.m[r] == kNegInf ? 0.0f : std::exp(ws.m[r] - m_new);
+            const float sum = exp_row(row, valid, m_new, 1.0f);
+            ws.l[r] = ws.l[r] * ws.alpha[r] + sum;
+            ws.m[r] = m_new;
+        }
+        tile_gemm(rows4, dpad, kBlockKeys, ws.s.data(), kBlockKeys, it.v + k0 * dpad, dpad,
+                  ws.o.data(), dpad, ws.alpha.data());
+    }
+
+    const int64_t e = dims.embed;
+    const int64_t hd = dims.head_dim;
+    for (int64_t r = 0; r < it.nq; ++r) {
+        const float inv = 1.0f / ws.l[r];
+        float* dst = merged + (it.b * n + it.q0 + r) * e + it.h * hd;
+        const float* src = ws.o.data() + r * dpad;
+        for (int64_t c = 0; c < hd; ++c) {
+            dst[c] = src[c] * inv;
+        }
+    }
+
+    if (probs == nullptr) {
+        return;
+    }
+    // Second pass with the final row maximum and sum: probabilities written directly.
+    float* prob_rows = probs + ((it.b * dims.heads + it.h) * n + it.q0) * n;
+    for (int64_t kb = 0; kb < nblocks; ++kb) {
+        const int64_t k0 = kb * kBlockKeys;
+        tile_gemm(rows4, kBlockKeys, dpad, it.q, dpad, it.kt + kb * dpad * kBlockKeys, kBlockKeys,
+                  ws.s.data(), kBlockKeys, nullptr);
+        for (int64_t r = 0; r < it.nq; ++r) {
+            const int64_t i = it.q0 + r;
+            const int64_t valid = valid_keys(i, k0, n, causal);
+            float* row = ws.s.data() + r * kBlockKeys;
+            add_bias_and_mask(row, valid, tile_bias(bias, dims, it.h, i, k0));
+            exp_row(row, valid, ws.m[r], 1.0f / ws.l[r]);
+            std::copy(row, row + valid, prob_rows + r * n + k0);
+        }
+    }
+}
+
+} // namespace
+
+BiasSource make_bias_source(const FloatTensor& table, const EntryIndex& index, int64_t heads) {
+    BiasSource bias;
+    bias.toeplitz = index.is_toeplitz();
+    bias.entries = table.dim(0);
+    bias.index = &index;
+    if (bias.toeplitz) {
+        const std::vector<int32_t>& diagonals = index.diagonals();
+        bias.diag_len = static_cast<int64_t>(diagonals.size());
+        bias.diag.resize(static_cast<size_t>(heads * bias.diag_len));
+        for (int64_t h = 0; h < heads; ++h) {
+            for (int64_t d = 0; d < bias.diag_len; ++d) {
+                bias.diag[h * bias.diag_len + d] = table.at(diagonals[d], h);
+            }
+        }
+    } else {
+        bias.table_t.resize(static_cast<size_t>(heads * bias.entries));
+        for (int64_t h = 0; h < heads; ++h) {
+            for (int64_t e = 0; e < bias.entries; ++e) {
+                bias.table_t[h * bias.entries + e] = table.at(e, h);
+            }
+        }
+    }
+    return bias;
+}
+
+void run_attention_kernel(PackedHeads& packed, const BiasSource& bias, const AttentionDims& dims,
+                          bool causal, int threads, float* merged, float* probs) {
+    const int64_t dpad = packed.dpad;
+    const int64_t qblocks = (dims.tokens + kBlockQueries - 1) / kBlockQueries;
+    const int64_t items = dims.batch * dims.heads * qblocks;
+    int64_t workers = threads > 0
+                          ? threads
+                          : static_cast<int64_t>(std::max(1u, std::thread::hardware_concurrency()));
+    workers = std::min(workers, items);
+
+    // Buffers are allocated here so that nothing inside a worker can throw.
+    std::vector<Workspace> spaces(static_cast<size_t>(workers));
+    for (Workspace& ws : spaces) {
+        ws.s.assign(static_cast<size_t>(kBlockQueries * kBlockKeys), 0.0f);
+        ws.o.assign(static_cast<size_t>(kBlockQueries * dpad), 0.0f);
+        ws.m.assign(kBlockQueries, 0.0f);
+        ws.l.assign(kBlockQueries, 0.0f);
+        ws.alpha.assign(kBlockQueries, 0.0f);
+    }
+
+    std::atomic<int64_t> next{0};
+    auto work = [&](Workspace& ws) {
+        for (int64_t id = next.fetch_add(1); id < items; id = next.fetch_add(1)) {
+            const int64_t bh = id / qblocks;
+            // Last query blocks first: under a causal mask they are the longest.
+            const int64_t qb = qblocks - 1 - id % qblocks;
+            ItemView it;
+            it.b = bh / dims.heads;
+            it.h = bh % dims.heads;
+            it.q0 = qb * kBlockQueries;
+            it.nq = std::min(kBlockQueries, dims.tokens - it.q0);
+            it.q = packed.q_slab(bh) + it.q0 * dpad;
+            it.kt = packed.kt_slab(bh);
+            it.v = packed.v_slab(bh);
+            run_item(it, bias, dims, causal, dpad, ws, merged, probs);
+        }
+    };
+    std::vector<std::thread> pool;
+    pool.reserve(static_cast<size_t>(workers - 1));
+    for (int64_t w = 1; w < workers; ++w) {
+        try {
+            pool.emplace_back(work, std::ref(spaces[static_cast<size_t>(w)]));
+        } catch (const std::system_error&) {
+            break; // fewer threads: the shared counter still hands out every item
+        }
+    }
+    work(spaces[0]);
+    for (std::thread& t : pool) {
+        t.join();
+    }
+}
+
+} // namespace rpb::detail

@@ -1,0 +1,243 @@
+#include "attention_internal.hpp"
+#include "rpb/attention.hpp"
+#include "rpb/error.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <fmt/format.h>
+#include <numbers>
+
+namespace rpb {
+namespace {
+
+void check_divisible(int64_t embed_dim, int64_t heads) {
+    if (heads <= 0) {
+        throw UsageError(fmt::format("heads must be positive, got {}", heads));
+    }
+    if (embed_dim <= 0 || embed_dim % heads != 0) {
+        throw UsageError(fmt::format(
+            "embed dim {} is not divisible by {} heads (accepted: a positive multiple of {})",
+            embed_dim, heads, heads));
+    }
+}
+
+void check_shape(const FloatTensor& t, const Shape& expected, std::string_view name) {
+    if (t.shape() != expected) {
+        throw Error(fmt::format("{} has shape {}, expected {}", name, shape_string(t.shape()),
+                                shape_string(expected)));
+    }
+}
+
+void check_finite(const FloatTensor& t, std::string_view name) {
+    for (int64_t i = 0; i < t.size(); ++i) {
+        if (!std::isfinite(t[i])) {
+            throw Error(
+                fmt::format("{} holds a non-finite value ({}) at flat index {}", name, t[i], i));
+        }
+    }
+}
+
+// splitmix64 (Steele, Lea, Flood 2014): tiny, fully specified, the same on every platform.
+// Private to attention weights; tables for `bias` have their own initialiser.
+class AttentionRng {
+public:
+    explicit AttentionRng(uint64_t seed) : state_(seed) {}
+    uint64_t next() {
+        uint64_t z = (state_ += 0x9e3779b97f4a7c15ULL);
+        z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+        z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+        return z ^ (z >> 31);
+    }
+    float uniform01() { return static_cast<float>(next() >> 40) * 0x1.0p-24f; }
+    double normal() {
+        const double u1 = static_cast<double>((next() >> 11) + 1) * 0x1.0p-53;
+        const double u2 = static_cast<double>(next() >> 11) * 0x1.0p-53;
+        return std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * std::numbers::pi * u2);
+    }
+
+private:
+    uint64_t state_;
+};
+
+void fill_uniform(FloatTensor& t, AttentionRng& rng, float bound) {
+    for (float& v : t.values()) {
+        v = (2.0f * rng.uniform01() - 1.0f) * bound;
+    }
+}
+
+void fill_attention_table_trunc_normal(FloatTensor& t, AttentionRng& rng, double std_dev) {
+    for (float& v : t.values()) {
+        double z = rng.normal();
+        while (std::fabs(z) > 2.0) {
+            z = rng.normal();
+        }
+        v = static_cast<float>(z * std_dev);
+    }
+}
+
+std::string with_dot(const std::string& prefix) {
+    if (prefix.empty() || prefix.back() == '.') {
+        return prefix;
+    }
+    return prefix + ".";
+}
+
+std::string names_under(const std::map<std::string, FloatTensor>& tensors,
+                        const std::string& prefix) {
+    std::string list;
+    int shown = 0;
+    int total = 0;
+    for (const auto& entry : tensors) {
+        if (entry.first.compare(0, prefix.size(), prefix) != 0) {
+            continue;
+        }
+        ++total;
+        if (shown < 24) {
+            list += fmt::format("{}{}", shown ? ", " : "", entry.first);
+            ++shown;
+        }
+    }
+    if (total == 0) {
+        return prefix.empty() ? "the file holds no tensors"
+                              : fmt::format("no tensor name starts with '{}'", prefix);
+    }
+    if (total > shown) {
+        list += fmt::format(", ... ({} in all)", total);
+    }
+    return "found: " + list;
+}
+
+} // namespace
+
+void validate_weights(const AttentionWeights& w, int64_t embed_dim, int64_t heads,
+                      int64_t entries) {
+    check_divisible(embed_dim, heads);
+    const int64_t e = embed_dim;
+    check_shape(w.qkv_weight, {3 * e, e}, "qkv weight");
+    check_shape(w.qkv_bias, {3 * e}, "qkv bias");
+    check_shape(w.proj_weight, {e, e}, "proj weight");
+    check_shape(w.proj_bias, {e}, "proj bias");
+    check_shape(w.table, {entries, heads}, "relative position bias table");
+    check_finite(w.qkv_weight, "qkv weight");
+    check_finite(w.qkv_bias, "qkv bias");
+    check_finite(w.proj_weight, "proj weight");
+    check_finite(w.proj_bias, "proj bias");
+    check_finite(w.table, "relative position bias table");
+}
+
+AttentionWeights weights_from_tensors(const std::map<std::string, FloatTensor>& tensors,
+                                      const std::string& prefix, int64_t embed_dim, int64_t heads,
+                                      int64_t entries, bool require_table) {
+    check_divisible(embed_dim, heads);
+    const std::string p = with_dot(prefix);
+    const int64_t e = embed_dim;
+    auto find = [&](const std::string& name) -> const FloatTensor* {
+        auto it = tensors.find(p + name);
+        return it == tensors.end() ? nullptr : &it->second;
+    };
+    auto need = [&](const std::string& name, const Shape& shape) -> const FloatTensor& {
+        const FloatTensor* t = find(name);
+        if (t == nullptr) {
+            throw Error(
+                fmt::format("weights have no tensor '{}'; {}", p + name, names_under(tensors, p)));
+        }
+        check_shape(*t, shape, p + name);
+        return *t;
+    };
+
+    AttentionWeights w;
+    w.qkv_bias = FloatTensor({3 * e});
+    w.proj_bias = FloatTensor({e});
+    std::string table_name;
+    if (find("qkv.weight") != nullptr) {
+        w.qkv_weight = need("qkv.weight", {3 * e, e});
+        if (find("qkv.bias") != nullptr) {
+            w.qkv_bias = need("qkv.bias", {3 * e});
+        } else if (find("q_bias") != nullptr || find("v_bias") != nullptr) {
+            const FloatTensor& qb = need("q_bias", {e});
+            const FloatTensor& vb = need("v_bias", {e});
+            std::copy(qb.values().begin(), qb.values().end(), w.qkv_bias.data());
+            std::copy(vb.values().begin(), vb.values().end(), w.qkv_bias.data() + 2 * e);
+        }
+        w.proj_weight = need("proj.weight", {e, e});
+        w.proj_bias = need("proj.bias", {e});
+        table_name = "relative_position_bias_table";
+    } else if (find("q.weight") != nullptr) {
+        w.qkv_weight = FloatTensor({3 * e, e});
+        const char* parts[] = {"q.weight", "k.weight", "v.weight"};
+        for (int64_t part = 0; part < 3; ++part) {
+            const FloatTensor& t = need(parts[part], {e, e});
+            std::copy(t.values().begin(), t.values().end(), w.qkv_weight.data() + part * e * e);
+        }
+        w.proj_weight = need("o.weight", {e, e});
+        table_name = "relative_attention_bias.weight";
+    } else {
+        throw Error(fmt::format("weights have neither '{}qkv.weight' (swin/timm) nor "
+                                "'{}q.weight' (t5); {}",
+                                p, p, names_under(tensors, p)));
+    }
+    if (require_table || find(table_name) != nullptr) {
+        w.table = need(table_name, {entries, heads});
+    }
+    check_finite(w.qkv_weight, "qkv weight");
+    check_finite(w.qkv_bias, "qkv bias");
+    check_finite(w.proj_weight, "proj weight");
+    check_finite(w.proj_bias, "proj bias");
+    check_finite(w.table, "relative position bias table");
+    return w;
+}
+
+AttentionWeights init_weights(int64_t embed_dim, int64_t heads, int64_t entries, uint64_t seed) {
+    check_divisible(embed_dim, heads);
+    if (entries <= 0) {
+        throw UsageError(fmt::format("table entries must be positive, got {}", entries));
+    }
+    const int64_t e = embed_dim;
+    const float bound = 1.0f / std::sqrt(static_cast<float>(e));
+    AttentionRng rng(seed);
+    AttentionWeights w{FloatTensor({3 * e, e}), FloatTensor({3 * e}), FloatTensor({e, e}),
+                       FloatTensor({e}), FloatTensor({entries, heads})};
+    fill_uniform(w.qkv_weight, rng, bound);
+    fill_uniform(w.qkv_bias, rng, bound);
+    fill_uniform(w.proj_weight, rng, bound);
+    fill_uniform(w.proj_bias, rng, bound);
+    fill_attention_table_trunc_normal(w.table, rng, 0.02);
+    return w;
+}
+
+namespace detail {
+
+AttentionDims check_attention_inputs(const FloatTensor& x, const AttentionWeights& weights,
+                                     const EntryIndex& index, const AttentionConfig& config) {
+    if (x.rank() != 3) {
+        throw Error(fmt::format("attention input has shape {}, expected (batch, tokens, "
+                                "embed_dim)",
+                                shape_string(x.shape())));
+    }
+    AttentionDims dims;
+    dims.batch = x.dim(0);
+    dims.tokens = x.dim(1);
+    dims.embed = x.dim(2);
+    dims.heads = config.heads;
+    check_divisible(dims.embed, dims.heads);
+    dims.head_dim = dims.embed / dims.heads;
+    if (dims.batch <= 0 || dims.tokens <= 0) {
+        throw Error(fmt::format("attention input has shape {}, expected at least one token",
+                                shape_string(x.shape())));
+    }
+    if (index.rows() != dims.tokens || index.cols() != dims.tokens) {
+        throw Error(fmt::format("attention input has {} tokens but the position scheme maps "
+                                "{} queries to {} keys (self-attention needs both equal to {})",
+                                dims.tokens, index.rows(), index.cols(), dims.tokens));
+    }
+    validate_weights(weights, dims.embed, dims.heads, index.num_entries());
+    check_finite(x, "attention input");
+    dims.scale = config.scale ? *config.scale : 1.0f / std::sqrt(static_cast<float>(dims.head_dim));
+    if (!std::isfinite(dims.scale)) {
+        throw UsageError(fmt::format("scale must be finite, got {}", dims.scale));
+    }
+    return dims;
+}
+
+} // namespace detail
+} // namespace rpb
