@@ -1,0 +1,78 @@
+// Heatmap pictures: one image holding a title, a grid of labelled panels (one per head) drawn
+// with a colour map, tick labels, axis labels and one colour bar with its value range.
+// Panels are (rows, cols) matrices drawn like matplotlib's imshow: row 0 at the top, one
+// square cell per value.
+#pragma once
+
+#include "rpb/colormap.hpp"
+#include "rpb/image.hpp"
+#include "rpb/tensor.hpp"
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace rpb {
+
+/// How values become colours; the range is shared by all panels.
+enum class ValueScale {
+    ids,       ///< integer ids (bucket maps, indices): sequential map over [min, max]; a
+               ///< reduced picture samples the top-left id of each block
+    symmetric, ///< signed values (biases): diverging map, t = 0.5 + 0.5 * v / h with
+               ///< h = max |v|; h == 0 paints the centre colour; the bar reads -h .. +h
+    linear,    ///< any values (probabilities): sequential map over [min, max]
+};
+
+struct Panel {
+    std::string title;  ///< e.g. "head 0"
+    FloatTensor values; ///< rank 2, (rows, cols); every panel of a spec has the same shape
+};
+
+struct HeatmapSpec {
+    std::string title; ///< first line: what is drawn, with its configuration
+    std::vector<Panel> panels;
+    std::string x_label = "key";
+    std::string y_label = "query";
+    std::string value_label; ///< beside the colour bar, e.g. "bucket", "bias"; may be empty
+    int64_t x_first = 0;     ///< tick label of column 0 (e.g. -6 for a Swin 13x13 table)
+    int64_t y_first = 0;     ///< tick label of row 0
+    ValueScale scale = ValueScale::linear;
+    const Colormap* colormap = nullptr; ///< nullptr: rdbu for symmetric, viridis otherwise
+    /// Pixels per cell. 0 = automatic: clamp(512 / max(rows, cols), 1, 48), shrunk, and then
+    /// values reduced 1:k, until no panel side exceeds max_panel_px and the image fits in
+    /// max_side_px per side. A given cell_px is used as is, never reduced.
+    int cell_px = 0;
+    int max_panel_px = 1024;
+    int max_side_px = 4096;
+};
+
+/// A rectangle of pixels: [x, x + width) x [y, y + height).
+struct PixelRect {
+    int x = 0;
+    int y = 0;
+    int width = 0;
+    int height = 0;
+};
+
+/// Where render_heatmap put things, for callers and tests.
+struct RenderInfo {
+    int width = 0;
+    int height = 0;
+    int cell_px = 0;   ///< side of one drawn cell
+    int reduction = 1; ///< k: one drawn cell stands for a k x k block of values (1 = none)
+    int text_scale = 1;
+    double value_min = 0;          ///< value painted with colour-map entry 0 (-h when symmetric)
+    double value_max = 0;          ///< value painted with entry 255 (+h when symmetric)
+    std::vector<PixelRect> panels; ///< cells of panel p; drawn cell (i, j) is the square at
+                                   ///< (x + j * cell_px, y + i * cell_px)
+    PixelRect colorbar;            ///< the colour strip: top row is entry 255, bottom row entry 0
+    std::string note; ///< the line under the title saying the picture is reduced, or empty
+};
+
+/// Draws `spec` on a white background. Throws rpb::Error for no panels, a panel that is not
+/// 2-d or is empty, panels of different shapes, NaN or infinite values, or an image that PNG
+/// cannot hold (see check_png_size); rpb::UsageError for a negative cell_px or a
+/// non-positive bound. Fills `info` when given.
+Image render_heatmap(const HeatmapSpec& spec, RenderInfo* info = nullptr);
+
+} // namespace rpb

@@ -1,0 +1,20 @@
+// PNG encoding of an rpb::Image through stb_image_write (8-bit RGB, no metadata).
+#pragma once
+
+#include "rpb/image.hpp"
+
+#include <cstdint>
+#include <string>
+
+namespace rpb {
+
+/// Throws rpb::Error unless a `width` x `height` RGB image can be encoded: stb_image_write
+/// computes the filtered size (width * 3 + 1) * height in an int, so that product must be at
+/// most 2147483647 (e.g. 16384 x 16384 passes, 30000 x 30000 does not).
+void check_png_size(int64_t width, int64_t height);
+
+/// The PNG file bytes of `image`. Throws rpb::Error when check_png_size refuses its size or
+/// the encoder fails (out of memory).
+std::string encode_png(const Image& image);
+
+} // namespace rpb

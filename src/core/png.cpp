@@ -1,0 +1,59 @@
+#include "rpb/png.hpp"
+
+#include "rpb/error.hpp"
+
+#include <climits>
+#include <fmt/format.h>
+#include <stb_image_write.h>
+#include <utility>
+
+// The implementation of stb_image_write is not compiled here: Debian's libstb (pkg-config
+// stb) already holds it, and a second copy would clash at link time.
+
+namespace rpb {
+
+void check_png_size(int64_t width, int64_t height) {
+    if (width <= 0 || height <= 0) {
+        throw Error(fmt::format("png size {}x{} is not accepted; both sides must be positive",
+                                width, height));
+    }
+    // Each factor is checked first so that the product itself cannot overflow int64.
+    if (width > INT_MAX / 3 || height > INT_MAX || (width * 3 + 1) * height > INT_MAX) {
+        throw Error(fmt::format("image of {}x{} pixels is too large for png; (width * 3 + 1) "
+                                "* height must be at most {}",
+                                width, height, INT_MAX));
+    }
+}
+
+namespace {
+
+struct Sink {
+    std::string bytes;
+    bool failed = false;
+};
+
+// Called from C: an exception must not unwind through stb, so a failed append is recorded.
+void append_bytes(void* context, void* data, int size) {
+    auto* sink = static_cast<Sink*>(context);
+    try {
+        sink->bytes.append(static_cast<const char*>(data), static_cast<size_t>(size));
+    } catch (...) {
+        sink->failed = true;
+    }
+}
+
+} // namespace
+
+std::string encode_png(const Image& image) {
+    check_png_size(image.width(), image.height());
+    Sink sink;
+    const int ok = stbi_write_png_to_func(append_bytes, &sink, image.width(), image.height(), 3,
+                                          image.data(), image.width() * 3);
+    if (ok == 0 || sink.failed) {
+        throw Error(fmt::format("could not encode the {}x{} image as png (out of memory)",
+                                image.width(), image.height()));
+    }
+    return std::move(sink.bytes);
+}
+
+} // namespace rpb
