@@ -1,0 +1,29 @@
+// Private: the JSON header of a .safetensors file (safetensors.cpp).
+#pragma once
+
+#include "rpb/array.hpp"
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace rpb::detail {
+
+struct SafetensorsEntry {
+    std::string name;
+    DType dtype = DType::f32;
+    Shape shape;
+    std::vector<uint64_t> offsets; ///< [begin, end] once parsed
+    unsigned seen = 0;             ///< bit 0 dtype, 1 shape, 2 data_offsets
+};
+
+/// Parses the header (UTF-8 JSON object of entries plus an optional "__metadata__"
+/// string map) into its entries, in file order, each with dtype, shape and two offsets.
+/// Throws rpb::Error "<origin>: ..." for invalid UTF-8 or JSON, a non-object, duplicate
+/// names or keys, unsupported dtypes, malformed shapes/offsets/metadata, missing keys.
+/// Offsets are not checked against each other here.
+std::vector<SafetensorsEntry> parse_safetensors_header(std::string_view header,
+                                                       std::string_view origin);
+
+} // namespace rpb::detail
