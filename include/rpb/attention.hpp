@@ -32,7 +32,7 @@ struct AttentionWeights {
 struct AttentionConfig {
     int64_t heads = 12;
     /// Logit scale; absent means head_dim^-0.5 (Swin). T5 uses 1.
-    std::optional<float> scale;
+    std::optional<float> scale = std::nullopt;
     /// Decoder self-attention: query i sees keys j <= i only.
     bool causal = false;
     /// Worker threads of the fused kernel; 0 means one per hardware thread. Results do not
