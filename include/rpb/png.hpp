@@ -13,8 +13,9 @@ namespace rpb {
 /// most 2147483647 (e.g. 16384 x 16384 passes, 30000 x 30000 does not).
 void check_png_size(int64_t width, int64_t height);
 
-/// The PNG file bytes of `image`. Throws rpb::Error when check_png_size refuses its size or
-/// the encoder fails (out of memory).
+/// The PNG file bytes of `image` (8-bit RGB, filter type 0 on every row; this sets stb's
+/// process-wide stbi_write_force_png_filter to 0 on first use). Throws rpb::Error when
+/// check_png_size refuses its size or the encoder fails (out of memory).
 std::string encode_png(const Image& image);
 
 } // namespace rpb

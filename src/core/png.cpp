@@ -4,6 +4,7 @@
 
 #include <climits>
 #include <fmt/format.h>
+#include <mutex>
 #include <stb_image_write.h>
 #include <utility>
 
@@ -46,6 +47,12 @@ void append_bytes(void* context, void* data, int size) {
 
 std::string encode_png(const Image& image) {
     check_png_size(image.width(), image.height());
+    // PNG filter "none" on every row: heatmaps are flat runs of a few colours, where stb's
+    // per-row filter heuristic picks worse filters and costs 3x the time (a 2453x1869 grid
+    // of 12 heads: 283 -> 85 ms, 398 -> 390 KB). stb reads this process-wide setting; it is
+    // written once, before any encoding, so concurrent encoders only ever read it.
+    static std::once_flag no_filter;
+    std::call_once(no_filter, [] { stbi_write_force_png_filter = 0; });
     Sink sink;
     const int ok = stbi_write_png_to_func(append_bytes, &sink, image.width(), image.height(), 3,
                                           image.data(), image.width() * 3);
