@@ -2,15 +2,54 @@
 // (attention_kernel.cpp) in between. The qkv projection runs in row chunks and is scattered
 // straight into the kernel's packed per-head layout, so the (B, N, 3E) qkv tensor never
 // exists whole; the packed operands are freed before the output is allocated.
+//
+// Threads: our own workers run everything, including the sgemm calls (one row chunk per
+// call, OpenBLAS single-threaded). OpenBLAS's own pool spins in sched_yield for about 0.1 s
+// after start-up and after each threaded call; on a 2-core machine that takes a third of the
+// cores from a short attention run, so the idle pool is stopped (see BlasThreadsGuard).
 #include "rpb/attention.hpp"
 
 #include "attention_internal.hpp"
 
 #include <algorithm>
 #include <cblas.h>
+#include <dlfcn.h>
 
 namespace rpb {
 namespace {
+
+// Rows of x per projection sgemm call. Fixed, so that the chunks and thus every sgemm call
+// are the same whatever the thread count.
+constexpr int64_t kProjectionRows = 256;
+
+// OpenBLAS's pthreads build exports blas_thread_shutdown_ (its fork handler): it stops the
+// idle workers, and the next threaded call starts them again. Looked up at run time, since
+// other OpenBLAS builds (OpenMP) do not have it.
+void stop_idle_blas_pool() {
+    using Shutdown = int (*)();
+    if (void* symbol = dlsym(RTLD_DEFAULT, "blas_thread_shutdown_")) {
+        reinterpret_cast<Shutdown>(symbol)();
+    }
+}
+
+// OpenBLAS single-threaded for the lifetime of the guard, then as it was.
+class BlasThreadsGuard {
+public:
+    BlasThreadsGuard() : previous_(openblas_get_num_threads()) {
+        openblas_set_num_threads(1);
+        stop_idle_blas_pool();
+    }
+    ~BlasThreadsGuard() { openblas_set_num_threads(previous_); }
+    BlasThreadsGuard(const BlasThreadsGuard&) = delete;
+    BlasThreadsGuard& operator=(const BlasThreadsGuard&) = delete;
+
+private:
+    int previous_;
+};
+
+int64_t chunk_count(int64_t rows) {
+    return (rows + kProjectionRows - 1) / kProjectionRows;
+}
 
 int64_t round_up(int64_t value, int64_t multiple) {
     return (value + multiple - 1) / multiple * multiple;
@@ -29,7 +68,7 @@ void linear(const float* in, int64_t rows, int64_t inner, const float* weight, c
 }
 
 detail::PackedHeads pack_qkv(const FloatTensor& x, const AttentionWeights& weights,
-                             const detail::AttentionDims& dims) {
+                             const detail::AttentionDims& dims, int threads) {
     const int64_t n = dims.tokens;
     const int64_t e = dims.embed;
     const int64_t hd = dims.head_dim;
@@ -45,12 +84,17 @@ detail::PackedHeads pack_qkv(const FloatTensor& x, const AttentionWeights& weigh
     packed.kt.assign(static_cast<size_t>(nbh * packed.k_rows * dpad), 0.0f);
     packed.v.assign(static_cast<size_t>(nbh * packed.k_rows * dpad), 0.0f);
 
-    // About 4 MB of qkv rows per sgemm call: large enough for the BLAS to run at full rate.
     const int64_t total_rows = dims.batch * n;
-    const int64_t chunk = std::clamp<int64_t>((1 << 20) / (3 * e), 16, total_rows);
-    std::vector<float> buf(static_cast<size_t>(chunk * 3 * e));
-    for (int64_t row0 = 0; row0 < total_rows; row0 += chunk) {
-        const int64_t rows = std::min(chunk, total_rows - row0);
+    const int64_t chunks = chunk_count(total_rows);
+    const int64_t workers = detail::worker_count(threads, chunks);
+    std::vector<std::vector<float>> buffers(static_cast<size_t>(workers));
+    for (std::vector<float>& buf : buffers) {
+        buf.resize(static_cast<size_t>(kProjectionRows * 3 * e));
+    }
+    detail::parallel_for(chunks, workers, [&](int64_t chunk, int64_t worker) {
+        const int64_t row0 = chunk * kProjectionRows;
+        const int64_t rows = std::min(kProjectionRows, total_rows - row0);
+        std::vector<float>& buf = buffers[static_cast<size_t>(worker)];
         linear(x.data() + row0 * e, rows, e, weights.qkv_weight.data(), weights.qkv_bias.data(),
                3 * e, buf.data());
         for (int64_t r = 0; r < rows; ++r) {
@@ -72,7 +116,7 @@ detail::PackedHeads pack_qkv(const FloatTensor& x, const AttentionWeights& weigh
                 }
             }
         }
-    }
+    });
     return packed;
 }
 
@@ -86,9 +130,10 @@ FloatTensor attention_forward(const FloatTensor& x, const AttentionWeights& weig
     const int64_t e = dims.embed;
     const detail::BiasSource bias = detail::make_bias_source(weights.table, index, dims.heads);
 
+    const BlasThreadsGuard blas_threads;
     std::vector<float> merged;
     {
-        detail::PackedHeads packed = pack_qkv(x, weights, dims);
+        detail::PackedHeads packed = pack_qkv(x, weights, dims, config.threads);
         merged.resize(static_cast<size_t>(dims.batch * n * e));
         float* probs_data = nullptr;
         if (probs != nullptr) {

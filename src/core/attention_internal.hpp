@@ -4,6 +4,7 @@
 #include "rpb/attention.hpp"
 
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 namespace rpb::detail {
@@ -57,6 +58,16 @@ struct BiasSource {
 };
 
 BiasSource make_bias_source(const FloatTensor& table, const EntryIndex& index, int64_t heads);
+
+/// Worker threads for `items` work items: `threads` (0: one per hardware thread), at most
+/// one per item, at least one.
+int64_t worker_count(int threads, int64_t items);
+
+/// Calls fn(item, worker) for every item in [0, items) on `workers` threads (worker 0 is the
+/// caller), handing items out in order from a shared counter. Which worker runs an item
+/// varies; what an item computes must not depend on it. fn must not throw.
+void parallel_for(int64_t items, int64_t workers,
+                  const std::function<void(int64_t item, int64_t worker)>& fn);
 
 /// Runs the tiled kernel over every (batch, head, query block) with `threads` workers
 /// (0: one per hardware thread). Writes merged heads into `merged` (B, N, E) and, when

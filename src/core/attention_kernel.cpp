@@ -151,15 +151,40 @@ BiasSource make_bias_source(const FloatTensor& table, const EntryIndex& index, i
     return bias;
 }
 
+int64_t worker_count(int threads, int64_t items) {
+    const int64_t hardware = std::max(1u, std::thread::hardware_concurrency());
+    return std::max<int64_t>(1, std::min<int64_t>(threads > 0 ? threads : hardware, items));
+}
+
+void parallel_for(int64_t items, int64_t workers,
+                  const std::function<void(int64_t item, int64_t worker)>& fn) {
+    std::atomic<int64_t> next{0};
+    auto work = [&](int64_t worker) {
+        for (int64_t id = next.fetch_add(1); id < items; id = next.fetch_add(1)) {
+            fn(id, worker);
+        }
+    };
+    std::vector<std::thread> pool;
+    pool.reserve(static_cast<size_t>(std::max<int64_t>(0, workers - 1)));
+    for (int64_t w = 1; w < workers; ++w) {
+        try {
+            pool.emplace_back(work, w);
+        } catch (const std::system_error&) {
+            break; // fewer threads: the shared counter still hands out every item
+        }
+    }
+    work(0);
+    for (std::thread& t : pool) {
+        t.join();
+    }
+}
+
 void run_attention_kernel(PackedHeads& packed, const BiasSource& bias, const AttentionDims& dims,
                           bool causal, int threads, float* merged, float* probs) {
     const int64_t dpad = packed.dpad;
     const int64_t qblocks = (dims.tokens + kBlockQueries - 1) / kBlockQueries;
     const int64_t items = dims.batch * dims.heads * qblocks;
-    int64_t workers = threads > 0
-                          ? threads
-                          : static_cast<int64_t>(std::max(1u, std::thread::hardware_concurrency()));
-    workers = std::min(workers, items);
+    const int64_t workers = worker_count(threads, items);
 
     // Buffers are allocated here so that nothing inside a worker can throw.
     std::vector<Workspace> spaces(static_cast<size_t>(workers));
@@ -170,37 +195,20 @@ void run_attention_kernel(PackedHeads& packed, const BiasSource& bias, const Att
         ws.l.assign(kBlockQueries, 0.0f);
         ws.alpha.assign(kBlockQueries, 0.0f);
     }
-
-    std::atomic<int64_t> next{0};
-    auto work = [&](Workspace& ws) {
-        for (int64_t id = next.fetch_add(1); id < items; id = next.fetch_add(1)) {
-            const int64_t bh = id / qblocks;
-            // Last query blocks first: under a causal mask they are the longest.
-            const int64_t qb = qblocks - 1 - id % qblocks;
-            ItemView it;
-            it.b = bh / dims.heads;
-            it.h = bh % dims.heads;
-            it.q0 = qb * kBlockQueries;
-            it.nq = std::min(kBlockQueries, dims.tokens - it.q0);
-            it.q = packed.q_slab(bh) + it.q0 * dpad;
-            it.kt = packed.kt_slab(bh);
-            it.v = packed.v_slab(bh);
-            run_item(it, bias, dims, causal, dpad, ws, merged, probs);
-        }
-    };
-    std::vector<std::thread> pool;
-    pool.reserve(static_cast<size_t>(workers - 1));
-    for (int64_t w = 1; w < workers; ++w) {
-        try {
-            pool.emplace_back(work, std::ref(spaces[static_cast<size_t>(w)]));
-        } catch (const std::system_error&) {
-            break; // fewer threads: the shared counter still hands out every item
-        }
-    }
-    work(spaces[0]);
-    for (std::thread& t : pool) {
-        t.join();
-    }
+    parallel_for(items, workers, [&](int64_t id, int64_t worker) {
+        const int64_t bh = id / qblocks;
+        // Last query blocks first: under a causal mask they are the longest.
+        const int64_t qb = qblocks - 1 - id % qblocks;
+        ItemView it;
+        it.b = bh / dims.heads;
+        it.h = bh % dims.heads;
+        it.q0 = qb * kBlockQueries;
+        it.nq = std::min(kBlockQueries, dims.tokens - it.q0);
+        it.q = packed.q_slab(bh) + it.q0 * dpad;
+        it.kt = packed.kt_slab(bh);
+        it.v = packed.v_slab(bh);
+        run_item(it, bias, dims, causal, dpad, spaces[static_cast<size_t>(worker)], merged, probs);
+    });
 }
 
 } // namespace rpb::detail

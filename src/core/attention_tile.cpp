@@ -21,14 +21,14 @@ constexpr float kNegInf = -std::numeric_limits<float>::infinity();
 
 #if defined(__AVX512F__)
 
-// C[4][16 * NV] (+)= A[4][k] @ B[k][16 * NV]: 4 * NV accumulators stay in registers; per k
-// step NV loads of B and 4 broadcasts of A feed 4 * NV FMAs.
-template <int NV>
-void micro_4xn(int64_t k, const float* a, int64_t lda, const float* b, int64_t ldb, float* c,
-               int64_t ldc, const float* row_scale) {
-    __m512 acc[4][NV];
-#pragma GCC unroll 4
-    for (int r = 0; r < 4; ++r) {
+// C[RB][16 * NV] (+)= A[RB][k] @ B[k][16 * NV]: RB * NV accumulators stay in registers; per
+// k step NV loads of B and RB broadcasts of A feed RB * NV FMAs (6 x 4: 24 accumulators).
+template <int RB, int NV>
+void micro_kernel(int64_t k, const float* a, int64_t lda, const float* b, int64_t ldb, float* c,
+                  int64_t ldc, const float* row_scale) {
+    __m512 acc[RB][NV];
+#pragma GCC unroll 8
+    for (int r = 0; r < RB; ++r) {
 #pragma GCC unroll 4
         for (int v = 0; v < NV; ++v) {
             acc[r][v] = row_scale == nullptr ? _mm512_setzero_ps()
@@ -41,9 +41,12 @@ void micro_4xn(int64_t k, const float* a, int64_t lda, const float* b, int64_t l
 #pragma GCC unroll 4
         for (int v = 0; v < NV; ++v) {
             bv[v] = _mm512_loadu_ps(b + p * ldb + 16 * v);
+            // Keeps B in a register: otherwise GCC folds the load into every FMA and the
+            // loop becomes load-bound (RB times as many loads).
+            asm("" : "+v"(bv[v]));
         }
-#pragma GCC unroll 4
-        for (int r = 0; r < 4; ++r) {
+#pragma GCC unroll 8
+        for (int r = 0; r < RB; ++r) {
             const __m512 av = _mm512_set1_ps(a[r * lda + p]);
 #pragma GCC unroll 4
             for (int v = 0; v < NV; ++v) {
@@ -51,12 +54,31 @@ void micro_4xn(int64_t k, const float* a, int64_t lda, const float* b, int64_t l
             }
         }
     }
-#pragma GCC unroll 4
-    for (int r = 0; r < 4; ++r) {
+#pragma GCC unroll 8
+    for (int r = 0; r < RB; ++r) {
 #pragma GCC unroll 4
         for (int v = 0; v < NV; ++v) {
             _mm512_storeu_ps(c + r * ldc + 16 * v, acc[r][v]);
         }
+    }
+}
+
+template <int RB>
+void micro_rows(int64_t nv, int64_t k, const float* a, int64_t lda, const float* b, int64_t ldb,
+                float* c, int64_t ldc, const float* row_scale) {
+    switch (nv) {
+    case 4:
+        micro_kernel<RB, 4>(k, a, lda, b, ldb, c, ldc, row_scale);
+        break;
+    case 3:
+        micro_kernel<RB, 3>(k, a, lda, b, ldb, c, ldc, row_scale);
+        break;
+    case 2:
+        micro_kernel<RB, 2>(k, a, lda, b, ldb, c, ldc, row_scale);
+        break;
+    default:
+        micro_kernel<RB, 1>(k, a, lda, b, ldb, c, ldc, row_scale);
+        break;
     }
 }
 
@@ -109,30 +131,25 @@ void micro_generic(int64_t cols, int64_t k, const float* a, int64_t lda, const f
 
 void tile_gemm(int64_t rows, int64_t cols, int64_t k, const float* a, int64_t lda, const float* b,
                int64_t ldb, float* c, int64_t ldc, const float* row_scale) {
-    for (int64_t r0 = 0; r0 < rows; r0 += 4) {
+    for (int64_t r0 = 0; r0 < rows;) {
         const float* scale = row_scale == nullptr ? nullptr : row_scale + r0;
 #if defined(__AVX512F__)
+        // Blocks of 6 rows, with one or two blocks of 4 where rows is not a multiple of 6.
+        const int64_t rb = (rows - r0) % 6 == 0 ? 6 : 4;
         for (int64_t c0 = 0; c0 < cols; c0 += 64) {
+            const int64_t nv = std::min<int64_t>(4, (cols - c0) / 16);
             const float* ab = a + r0 * lda;
-            const float* bb = b + c0;
             float* cb = c + r0 * ldc + c0;
-            switch (std::min<int64_t>(4, (cols - c0) / 16)) {
-            case 4:
-                micro_4xn<4>(k, ab, lda, bb, ldb, cb, ldc, scale);
-                break;
-            case 3:
-                micro_4xn<3>(k, ab, lda, bb, ldb, cb, ldc, scale);
-                break;
-            case 2:
-                micro_4xn<2>(k, ab, lda, bb, ldb, cb, ldc, scale);
-                break;
-            default:
-                micro_4xn<1>(k, ab, lda, bb, ldb, cb, ldc, scale);
-                break;
+            if (rb == 6) {
+                micro_rows<6>(nv, k, ab, lda, b + c0, ldb, cb, ldc, scale);
+            } else {
+                micro_rows<4>(nv, k, ab, lda, b + c0, ldb, cb, ldc, scale);
             }
         }
+        r0 += rb;
 #else
         micro_generic(cols, k, a + r0 * lda, lda, b, ldb, c + r0 * ldc, ldc, scale);
+        r0 += 4;
 #endif
     }
 }
