@@ -25,11 +25,14 @@ struct Array {
     std::vector<std::byte> bytes;
 };
 
-/// Converts to float32 (f16/bf16/f64/ints). Throws rpb::Error naming `what` when a value
-/// is NaN or infinite (tables and inputs must be finite).
+/// Converts to float32 (f16/bf16/f64/ints). float16 and bfloat16 are widened exactly
+/// (subnormals included); float64 and int64 round to nearest, like numpy's astype.
+/// Throws rpb::Error "<what>: element (i, j) is nan (values must be finite)" (or inf,
+/// -inf, "= 1e+300 overflows float32"), or when the bytes do not match the shape.
 FloatTensor to_float32(const Array& array, std::string_view what);
 
-/// Converts an integer or floating array to int32 (floating values must be integral).
+/// Converts an integer or floating array to int32. Throws rpb::Error "<what>: element
+/// (i,) = 2.5 is not an integer" / "= 3000000000 does not fit in int32" / "is nan ...".
 IntTensor to_int32(const Array& array, std::string_view what);
 
 } // namespace rpb
