@@ -133,11 +133,17 @@ for ((r = 0; r < 3; ++r)); do
     awk -v s="$start" -v e="$end" 'BEGIN {print e - s}' >>"$tmp/big_t"
     awk -F': ' '/Maximum resident set size/ {print $2}' "$tmp/time.txt" >>"$tmp/big_rss"
 done
+# The pipe's own limit: the same number of bytes from dd through wc -c.
+start=$(date +%s.%N)
+dd if=/dev/zero bs=4M count=$((bytes >> 22)) status=none | wc -c >/dev/null
+end=$(date +%s.%N)
+pipe_gbs=$(awk -v s="$start" -v e="$end" -v b="$bytes" 'BEGIN {printf "%.2f", b / (e - s) / 1e9}')
 big_t=$(median <"$tmp/big_t")
 big_rss=$(sort -g "$tmp/big_rss" | tail -1)
-rows+=("$(awk -v q="$q" -v h="$heads" -v b="$bytes" -v t="$big_t" -v r="$big_rss" 'BEGIN {
-    printf "| T5 bias (%d, %d, %d), npy to `wc -c`, %.1f GB | %.2f s (%.2f GB/s), %.1f MB (max of 3) | not run | not run | | |",
-        h, q, q, b / 1e9, t, b / t / 1e9, r / 1024 }')")
+rows+=("$(awk -v q="$q" -v h="$heads" -v b="$bytes" -v t="$big_t" -v r="$big_rss" \
+    -v p="$pipe_gbs" 'BEGIN {
+    printf "| T5 bias (%d, %d, %d), npy to `wc -c`, %.1f GB | %.2f s (%.2f GB/s), %.1f MB (max of 3) | not run | not run | | pipe limit (dd to wc -c): %s GB/s |",
+        h, q, q, b / 1e9, t, b / t / 1e9, r / 1024, p }')")
 
 load=$(cut -d' ' -f1-3 /proc/loadavg)
 model=$(lscpu | awk -F': *' '/^Model name/ {print $2; exit}')

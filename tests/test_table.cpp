@@ -258,9 +258,17 @@ TEST_CASE("rpb::load_table") {
     CHECK_THROWS_WITH_AS(
         rpb::load_table({st, "proj.weight"}, scheme, std::nullopt, TableLayout::auto_detect),
         message.c_str(), rpb::Error);
-    CHECK_THROWS_AS(rpb::load_table({dir.path.string() + "/missing.npy", ""}, scheme, std::nullopt,
-                                    TableLayout::auto_detect),
-                    rpb::Error);
+    for (const std::string name : {"", "x"}) {
+        try {
+            (void)rpb::load_table({dir.path.string() + "/missing.safetensors", name}, scheme,
+                                  std::nullopt, TableLayout::auto_detect);
+            FAIL("no error for a missing file");
+        } catch (const rpb::UsageError& e) {
+            FAIL("a missing file is a run-time error, not a usage error: " << e.what());
+        } catch (const rpb::Error& e) {
+            CHECK(std::string(e.what()).find("missing.safetensors") != std::string::npos);
+        }
+    }
 }
 
 TEST_CASE("rpb::table_tensor_name") {

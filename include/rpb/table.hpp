@@ -71,9 +71,13 @@ struct TableSpec {
 };
 TableSpec parse_table_spec(std::string_view spec);
 
-/// Reads a table from .npy (a single array; a NAME is a UsageError) or .safetensors
-/// (detected by content, not extension) and converts it as table_from_array does.
-/// `scheme` gives the number of entries.
+/// Reads a table from .npy (a single array; a NAME is a UsageError; "-" reads standard
+/// input) or .safetensors (detected by content, not extension), picks the tensor as
+/// select_table_tensor does and converts it as table_from_array does. `scheme` gives the
+/// number of entries; `heads` unset takes the heads from the file (the CLI passes --heads
+/// only when the user gave it). Example: load_table(parse_table_spec("t5.safetensors:"
+/// "encoder.block.0.layer.0.SelfAttention.relative_attention_bias.weight"), scheme, {},
+/// TableLayout::auto_detect) -> (32, 12).
 FloatTensor load_table(const TableSpec& spec, const Scheme& scheme, std::optional<int64_t> heads,
                        TableLayout layout);
 

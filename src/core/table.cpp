@@ -40,15 +40,22 @@ bool is_regular_file(const std::string& path) {
     return std::filesystem::is_regular_file(path, ec);
 }
 
-bool starts_with_npy_magic(const std::string& path) {
+enum class TableFile { npy, safetensors, unreadable };
+
+TableFile table_file_kind(const std::string& path) {
+    if (path == "-") {
+        return TableFile::npy;
+    }
     std::unique_ptr<std::FILE, int (*)(std::FILE*)> file(std::fopen(path.c_str(), "rb"),
                                                          &std::fclose);
     if (!file) {
-        return true; // read_npy reports the unreadable path
+        return TableFile::unreadable;
     }
     std::array<char, 6> magic{};
     const size_t got = std::fread(magic.data(), 1, magic.size(), file.get());
-    return got == magic.size() && std::string_view(magic.data(), magic.size()) == "\x93NUMPY";
+    return got == magic.size() && std::string_view(magic.data(), magic.size()) == "\x93NUMPY"
+               ? TableFile::npy
+               : TableFile::safetensors;
 }
 
 } // namespace
@@ -245,7 +252,11 @@ TableSpec parse_table_spec(std::string_view spec) {
 FloatTensor load_table(const TableSpec& spec, const Scheme& scheme, std::optional<int64_t> heads,
                        TableLayout layout) {
     const int64_t entries = scheme.num_entries();
-    if (spec.path == "-" || starts_with_npy_magic(spec.path)) {
+    const TableFile kind = table_file_kind(spec.path);
+    if (kind == TableFile::unreadable) {
+        (void)read_npy(spec.path); // throws, naming the path and the reason
+    }
+    if (kind != TableFile::safetensors) {
         if (!spec.name.empty()) {
             throw UsageError(fmt::format("table {}:{}: a .npy file holds one array; a tensor "
                                          "name applies to .safetensors files only",
