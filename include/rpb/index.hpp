@@ -79,6 +79,17 @@ struct EntryUsage {
     int64_t max_distance = 0;
 };
 
+/// What a window-table entry stands for: the offset query - key it is read at (dy, dx;
+/// dy = 0 for 1d) or, with a class token, one of the three extra entries.
+struct WindowOffset {
+    enum class Kind { spatial, cls_to_token, token_to_cls, cls_to_cls } kind = Kind::spatial;
+    int64_t dy = 0;
+    int64_t dx = 0;
+};
+
+/// The offset an entry of a 1d or 2d scheme stands for (not meaningful for t5).
+WindowOffset window_offset(const Scheme& scheme, int32_t entry);
+
 /// One EntryUsage per table entry, in entry order.
 std::vector<EntryUsage> summarize_entries(const Scheme& scheme);
 

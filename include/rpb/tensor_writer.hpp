@@ -5,10 +5,9 @@
 #include "rpb/output_file.hpp"
 #include "rpb/tensor.hpp"
 
-#include <nlohmann/json.hpp>
-
 #include <cstdint>
 #include <functional>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 

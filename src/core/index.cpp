@@ -115,6 +115,25 @@ IntTensor index_map_reference(const Scheme& scheme) {
     return map;
 }
 
+WindowOffset window_offset(const Scheme& scheme, int32_t entry) {
+    WindowOffset offset;
+    if (scheme.type == SchemeType::window1d) {
+        offset.dx = entry - (scheme.window_w - 1);
+        return offset;
+    }
+    const int64_t columns = 2 * scheme.window_w - 1;
+    const int64_t spatial = (2 * scheme.window_h - 1) * columns;
+    if (entry >= spatial) {
+        using Kind = WindowOffset::Kind;
+        const Kind extra[] = {Kind::cls_to_token, Kind::token_to_cls, Kind::cls_to_cls};
+        offset.kind = extra[std::min<int64_t>(entry - spatial, 2)];
+        return offset;
+    }
+    offset.dy = entry / columns - (scheme.window_h - 1);
+    offset.dx = entry % columns - (scheme.window_w - 1);
+    return offset;
+}
+
 std::vector<EntryUsage> summarize_entries(const Scheme& scheme) {
     const EntryIndex index(scheme);
     std::vector<EntryUsage> usage(static_cast<size_t>(index.num_entries()));
