@@ -40,8 +40,12 @@ struct AttentionConfig {
     int threads = 0;
 };
 
-/// Fused attention: tiled like flash attention (online softmax over 64-key blocks), never
-/// materialises the (H, N, N) bias or logits. `index` must be an N x N map whose entries are
+/// Fused attention: tiled like flash attention (online softmax over 64-key blocks, one work
+/// item per batch, head and 128-query block), never materialises the (H, N, N) bias or logits.
+/// Threads: config.threads workers run the projections (OpenBLAS sgemm, single-threaded per
+/// call) and the kernel. For the duration of the call OpenBLAS is set to one thread and its
+/// idle worker pool is stopped (restarted by OpenBLAS on its next threaded call), so do not
+/// run other OpenBLAS calls concurrently with it. `index` must be an N x N map whose entries are
 /// rows of `weights.table`; the same bias applies to every batch item (Swin windows).
 /// When `probs` is not null it receives the probabilities, shape (B, H, N, N).
 /// Returns out, shape (B, N, E).

@@ -25,7 +25,7 @@ AttentionDims check_attention_inputs(const FloatTensor& x, const AttentionWeight
                                      const EntryIndex& index, const AttentionConfig& config);
 
 inline constexpr int64_t kBlockKeys = 64;
-inline constexpr int64_t kBlockQueries = 64;
+inline constexpr int64_t kBlockQueries = 128;
 
 /// Packed operands of the fused kernel, one slab per (batch, head) pair `bh`:
 /// q: (tokens padded to 4, dpad), already multiplied by the scale;

@@ -26,6 +26,7 @@ struct Workspace {
     std::vector<float> m;     // running row maximum
     std::vector<float> l;     // running row sum
     std::vector<float> alpha; // per-row rescale of o for the current key block
+    std::vector<float> sum;   // per-row sum of the current block's probabilities
 };
 
 // What one work item reads, resolved once per item.
@@ -83,11 +84,15 @@ void run_item(const ItemView& it, const BiasSource& bias, const AttentionDims& d
             const float block_max =
                 add_bias_and_mask(row, valid, tile_bias(bias, dims, it.h, i, k0));
             const float m_new = std::max(ws.m[r], block_max);
-            // A row's first block holds key 0, always visible: m_new is finite from there on.
-            ws.alpha[r] = ws.m[r] == kNegInf ? 0.0f : std::exp(ws.m[r] - m_new);
-            const float sum = exp_row(row, valid, m_new, 1.0f);
-            ws.l[r] = ws.l[r] * ws.alpha[r] + sum;
+            // A row's first block holds key 0, always visible: m_new is finite from there on,
+            // and the first block's rescale exp(-inf) is 0.
+            ws.alpha[r] = ws.m[r] == kNegInf ? kNegInf : ws.m[r] - m_new;
+            ws.sum[r] = exp_row(row, valid, m_new, 1.0f);
             ws.m[r] = m_new;
+        }
+        exp_inplace(ws.alpha.data(), it.nq);
+        for (int64_t r = 0; r < it.nq; ++r) {
+            ws.l[r] = ws.l[r] * ws.alpha[r] + ws.sum[r];
         }
         tile_gemm(rows4, dpad, kBlockKeys, ws.s.data(), kBlockKeys, it.v + k0 * dpad, dpad,
                   ws.o.data(), dpad, ws.alpha.data());
@@ -194,6 +199,7 @@ void run_attention_kernel(PackedHeads& packed, const BiasSource& bias, const Att
         ws.m.assign(kBlockQueries, 0.0f);
         ws.l.assign(kBlockQueries, 0.0f);
         ws.alpha.assign(kBlockQueries, 0.0f);
+        ws.sum.assign(kBlockQueries, 0.0f);
     }
     parallel_for(items, workers, [&](int64_t id, int64_t worker) {
         const int64_t bh = id / qblocks;

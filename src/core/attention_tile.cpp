@@ -208,4 +208,17 @@ float exp_row(float* row, int64_t valid, float row_max, float factor) {
 #endif
 }
 
+void exp_inplace(float* v, int64_t n) {
+#if defined(__AVX512F__)
+    for (int64_t i = 0; i < n; i += 16) {
+        const __mmask16 mask = lane_mask(n - i, 0);
+        _mm512_mask_storeu_ps(v + i, mask, exp512(_mm512_maskz_loadu_ps(mask, v + i)));
+    }
+#else
+    for (int64_t i = 0; i < n; ++i) {
+        v[i] = std::exp(v[i]);
+    }
+#endif
+}
+
 } // namespace rpb::detail

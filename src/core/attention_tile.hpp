@@ -28,4 +28,7 @@ float add_bias_and_mask(float* row, int64_t valid, const TileBias& bias);
 /// entries; returns the sum of exp(row[j] - row_max) (before the factor).
 float exp_row(float* row, int64_t valid, float row_max, float factor);
 
+/// v[i] = exp(v[i]) for i < n, for v[i] <= 0 (-inf gives 0).
+void exp_inplace(float* v, int64_t n);
+
 } // namespace rpb::detail
