@@ -78,6 +78,7 @@ int main(int argc, char** argv) {
     app.allow_config_extras(false); // a misspelt key in --config is an error, not ignored
     const std::map<std::string, rpb::cli::Runner> runners = {
         {"bucket", rpb::cli::setup_bucket(app)},
+        {"bias", rpb::cli::setup_bias(app)},
     };
 
     try {
@@ -87,9 +88,9 @@ int main(int argc, char** argv) {
         return 0;
     } catch (const CLI::FileError&) {
         // CLI11 raises this only for the --config file.
-        return report(fmt::format("cannot read --config file '{}'",
-                                  app.get_config_ptr()->as<std::string>()),
-                      exit_runtime);
+        return report(
+            fmt::format("cannot read --config file '{}'", app.get_config_ptr()->as<std::string>()),
+            exit_runtime);
     } catch (const CLI::CallForHelp& e) {
         return app.exit(e);
     } catch (const CLI::CallForAllHelp& e) {
@@ -107,9 +108,9 @@ int main(int argc, char** argv) {
         }
         return report(e.what(), exit_usage);
     } catch (const CLI::ConfigError& e) {
-        return report(fmt::format("--config {}: {}", app.get_config_ptr()->as<std::string>(),
-                                  e.what()),
-                      exit_usage);
+        return report(
+            fmt::format("--config {}: {}", app.get_config_ptr()->as<std::string>(), e.what()),
+            exit_usage);
     } catch (const CLI::ParseError& e) {
         return report(e.what(), exit_usage);
     } catch (const rpb::UsageError& e) {

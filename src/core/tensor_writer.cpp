@@ -73,8 +73,13 @@ std::string format_value(T value) {
                                     "accepted",
                                     value));
         }
-        // Shortest text that reads back to the same float32 (Dragonbox in fmt).
-        return fmt::format("{}", value);
+        // Shortest text that reads back to the same float32 (Dragonbox in fmt), always
+        // with a '.' or exponent so that readers see a float, as numpy.tolist() gives.
+        std::string text = fmt::format("{}", value);
+        if (text.find_first_of(".e") == std::string::npos) {
+            text += ".0";
+        }
+        return text;
     } else {
         return fmt::format("{}", value);
     }
