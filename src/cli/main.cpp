@@ -79,6 +79,7 @@ int main(int argc, char** argv) {
     const std::map<std::string, rpb::cli::Runner> runners = {
         {"bucket", rpb::cli::setup_bucket(app)},
         {"bias", rpb::cli::setup_bias(app)},
+        {"attn", rpb::cli::setup_attn(app)},
     };
 
     try {

@@ -1,0 +1,243 @@
+#include "attn_options.hpp"
+
+#include "rpb/array.hpp"
+#include "rpb/error.hpp"
+#include "rpb/npy.hpp"
+#include "rpb/output_file.hpp"
+#include "rpb/random.hpp"
+#include "rpb/safetensors.hpp"
+
+#include <cmath>
+#include <fmt/format.h>
+#include <map>
+
+namespace rpb::cli {
+
+namespace {
+
+constexpr int64_t max_embed_dim = 65536;
+constexpr int64_t max_batch = 65536;
+
+std::string with_dot(const std::string& prefix) {
+    return prefix.empty() || prefix.back() == '.' ? prefix : prefix + ".";
+}
+
+// The checkpoint's tensors under the prefix, as float32 (the names attention may use).
+std::map<std::string, FloatTensor> load_weight_tensors(const AttnOptions& o) {
+    const TensorMap all = read_safetensors(o.weights);
+    const std::string prefix = with_dot(o.prefix);
+    std::map<std::string, FloatTensor> tensors;
+    for (const auto& [name, array] : all) {
+        if (name.compare(0, prefix.size(), prefix) == 0) {
+            tensors.emplace(name, to_float32(array, fmt::format("{}:{}", o.weights, name)));
+        }
+    }
+    if (tensors.empty()) {
+        std::string names;
+        int shown = 0;
+        for (const auto& entry : all) {
+            if (shown++ == 8) {
+                names += fmt::format(", ... ({} in all)", all.size());
+                break;
+            }
+            names += (names.empty() ? "" : ", ") + entry.first;
+        }
+        throw Error(fmt::format("--weights {}: no tensor names start with --prefix '{}'; it "
+                                "holds: {}",
+                                o.weights, o.prefix, names));
+    }
+    return tensors;
+}
+
+// A dimension of a checkpoint tensor, when present: how E and H are found when the user
+// did not give --embed-dim / --heads.
+std::optional<int64_t> tensor_dim(const std::map<std::string, FloatTensor>& tensors,
+                                  const std::string& name, int64_t axis) {
+    auto it = tensors.find(name);
+    if (it == tensors.end() || it->second.rank() != 2) {
+        return std::nullopt;
+    }
+    return it->second.dim(axis);
+}
+
+FloatTensor load_input(const std::string& path, bool& was_2d) {
+    const Array array = read_npy(path);
+    if (array.shape.size() != 2 && array.shape.size() != 3) {
+        throw Error(fmt::format("--input {}: expected shape (N, E) or (B, N, E), found {}", path,
+                                shape_string(array.shape)));
+    }
+    if (array.dtype != DType::f32 && array.dtype != DType::f64) {
+        throw Error(fmt::format("--input {}: expected float32 or float64, found {}", path,
+                                dtype_name(array.dtype)));
+    }
+    FloatTensor x = to_float32(array, fmt::format("--input {}", path));
+    was_2d = array.shape.size() == 2;
+    if (was_2d) {
+        return FloatTensor({1, array.shape[0], array.shape[1]}, std::move(x.storage()));
+    }
+    return x;
+}
+
+} // namespace
+
+void add_attn_options(CLI::App& command, AttnOptions& o) {
+    add_scheme_options(command, o.scheme);
+    add_table_options(command, o.table, false);
+    auto* group = command.add_option_group("Attention options");
+    o.embed_dim_option =
+        group->add_option("--embed-dim", o.embed_dim, "Model width E, divisible by --heads")
+            ->capture_default_str();
+    group->add_option("--input", o.input, "x as .npy, (N, E) or (B, N, E), float32/64; - = stdin");
+    o.tokens_option = group->add_option(
+        "--tokens", o.tokens, "Random input length (default: the scheme's; t5: sets q = k)");
+    o.batch_option =
+        group->add_option("--batch", o.batch, "Random input batch")->capture_default_str();
+    group->add_option("--weights", o.weights,
+                      ".safetensors with qkv.weight/qkv.bias/proj.weight/proj.bias (Swin/timm) "
+                      "or q/k/v/o.weight (HF T5), and the table");
+    group->add_option("--prefix", o.prefix,
+                      "Take the names under this prefix, e.g. layers.0.blocks.1.attn.");
+    group->add_option("--save-weights", o.save_weights, "Write the weights used (.safetensors)");
+    o.scale_option = group->add_option("--scale", o.scale,
+                                       "Logit scale (default head_dim^-0.5; 1 reproduces T5)");
+}
+
+std::string AttnRun::describe() const {
+    return fmt::format("{}; E={} heads={} scale={:g}", scheme.describe(), embed_dim, heads, scale);
+}
+
+AttnRun run_attention(const AttnOptions& o, bool want_probs) {
+    AttnRun run;
+    // The input first: for t5 its length sets q = k.
+    FloatTensor x;
+    if (!o.input.empty()) {
+        if (o.tokens_option->count() > 0 || o.batch_option->count() > 0) {
+            throw UsageError("--tokens and --batch shape the random input: not with --input");
+        }
+        x = load_input(o.input, run.input_was_2d);
+    }
+    SchemeOptions scheme_options = o.scheme;
+    Scheme probe = make_scheme(o.scheme);
+    if (probe.type == SchemeType::t5) {
+        const bool qlen_given = o.scheme.t5_options[3]->count() > 0;
+        int64_t n = probe.qlen;
+        if (!o.input.empty()) {
+            n = x.dim(1);
+        } else if (o.tokens_option->count() > 0) {
+            n = o.tokens;
+        }
+        if (qlen_given && n != probe.qlen) {
+            throw UsageError(
+                fmt::format("--qlen {} does not match the {} tokens of the input", probe.qlen, n));
+        }
+        if (o.scheme.t5_options[4]->count() > 0 && o.scheme.klen != n) {
+            throw UsageError(fmt::format(
+                "--klen {}: self-attention has as many keys as queries ({})", o.scheme.klen, n));
+        }
+        scheme_options.qlen = n;
+        scheme_options.klen = n;
+    }
+    run.scheme = make_scheme(scheme_options);
+    const int64_t n = run.scheme.num_queries();
+
+    // Weights: a checkpoint, or seeded init; E and H come from the checkpoint unless given.
+    std::map<std::string, FloatTensor> checkpoint;
+    if (!o.weights.empty()) {
+        checkpoint = load_weight_tensors(o);
+    }
+    const std::string p = with_dot(o.prefix);
+    run.embed_dim = o.embed_dim;
+    if (o.embed_dim_option->count() == 0 && !checkpoint.empty()) {
+        run.embed_dim =
+            tensor_dim(checkpoint, p + "qkv.weight", 1)
+                .value_or(tensor_dim(checkpoint, p + "q.weight", 1).value_or(o.embed_dim));
+    }
+    if (!o.input.empty() && o.embed_dim_option->count() == 0 && checkpoint.empty()) {
+        run.embed_dim = x.dim(2);
+    }
+    if (run.embed_dim < 1 || run.embed_dim > max_embed_dim) {
+        throw UsageError(fmt::format("--embed-dim {} is out of range: expected an integer from 1 "
+                                     "to {}",
+                                     run.embed_dim, max_embed_dim));
+    }
+    std::optional<FloatTensor> table;
+    if (!o.table.table.empty()) {
+        table = resolve_table(o.table, run.scheme);
+    }
+    run.heads = o.table.heads;
+    if (!o.table.given_heads()) {
+        if (table) {
+            run.heads = table->dim(1);
+        } else if (!checkpoint.empty()) {
+            run.heads =
+                tensor_dim(checkpoint, p + "relative_position_bias_table", 1)
+                    .value_or(tensor_dim(checkpoint, p + "relative_attention_bias.weight", 1)
+                                  .value_or(o.table.heads));
+        }
+    }
+    if (run.heads < 1 || run.heads > run.embed_dim || run.embed_dim % run.heads != 0) {
+        throw UsageError(fmt::format("--embed-dim {} is not divisible by --heads {}: expected "
+                                     "heads that divide the model width",
+                                     run.embed_dim, run.heads));
+    }
+    AttentionWeights weights =
+        checkpoint.empty()
+            ? init_weights(run.embed_dim, run.heads, run.scheme.num_entries(), o.table.seed)
+            : weights_from_tensors(checkpoint, o.prefix, run.embed_dim, run.heads,
+                                   run.scheme.num_entries(), !table.has_value());
+    if (table) {
+        weights.table = std::move(*table);
+    }
+    if (!o.save_weights.empty()) {
+        if (!o.save_weights.ends_with(".safetensors")) {
+            throw UsageError(fmt::format(
+                "--save-weights {}: expected a file name ending in .safetensors", o.save_weights));
+        }
+        OutputFile out(o.save_weights);
+        out.write(safetensors_bytes({{"proj.bias", weights.proj_bias},
+                                     {"proj.weight", weights.proj_weight},
+                                     {"qkv.bias", weights.qkv_bias},
+                                     {"qkv.weight", weights.qkv_weight},
+                                     {"relative_position_bias_table", weights.table}}));
+        out.commit();
+    }
+
+    // The input: given, or seeded normal (B, N, E).
+    if (o.input.empty()) {
+        if (o.batch < 1 || o.batch > max_batch) {
+            throw UsageError(
+                fmt::format("--batch {} is out of range: expected an integer from 1 to {}", o.batch,
+                            max_batch));
+        }
+        if (o.tokens_option->count() > 0 && o.tokens != n) {
+            throw UsageError(fmt::format("--tokens {} does not fit the scheme: {} has {} tokens",
+                                         o.tokens, run.scheme.describe(), n));
+        }
+        const Shape shape{o.batch, n, run.embed_dim};
+        x = FloatTensor(shape,
+                        normal_values(o.table.seed, shape_size(shape), 1.0f, random_stream::input));
+    } else if (x.dim(1) != n) {
+        throw Error(fmt::format("--input {} has {} tokens, but {} has {}", o.input, x.dim(1),
+                                run.scheme.describe(), n));
+    } else if (x.dim(2) != run.embed_dim) {
+        throw Error(fmt::format("--input {} has width {}, but --embed-dim is {}", o.input, x.dim(2),
+                                run.embed_dim));
+    }
+
+    AttentionConfig config;
+    config.heads = run.heads;
+    config.causal = run.scheme.type == SchemeType::t5 && !run.scheme.t5.bidirectional;
+    if (o.scale_option->count() > 0) {
+        if (!std::isfinite(o.scale)) {
+            throw UsageError(fmt::format("--scale {}: expected a finite number", o.scale));
+        }
+        config.scale = static_cast<float>(o.scale);
+    }
+    run.scale =
+        config.scale.value_or(1.0f / std::sqrt(static_cast<float>(run.embed_dim / run.heads)));
+    const EntryIndex index(run.scheme);
+    run.output = attention_forward(x, weights, index, config, want_probs ? &run.probs : nullptr);
+    return run;
+}
+
+} // namespace rpb::cli

@@ -1,0 +1,54 @@
+// The options of `rpbtool attn`, and running the layer they describe; shared with
+// `rpbtool visualize --what attn`.
+#pragma once
+
+#include "cli_common.hpp"
+#include "rpb/attention.hpp"
+#include "rpb/scheme.hpp"
+#include "rpb/tensor.hpp"
+#include "table_options.hpp"
+
+#include <CLI/CLI.hpp>
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace rpb::cli {
+
+struct AttnOptions {
+    SchemeOptions scheme;
+    TableOptions table; ///< --heads, --table, --table-layout, --seed
+    int64_t embed_dim = 96;
+    std::string input;   ///< .npy x; empty: random normal input from --seed
+    int64_t tokens = 0;  ///< random input length; 0: the scheme's
+    int64_t batch = 1;   ///< random input batch
+    std::string weights; ///< .safetensors; empty: seeded init
+    std::string prefix;  ///< names inside a whole checkpoint
+    std::string save_weights;
+    double scale = 0; ///< given when scale_option->count()
+
+    CLI::Option* embed_dim_option = nullptr;
+    CLI::Option* tokens_option = nullptr;
+    CLI::Option* batch_option = nullptr;
+    CLI::Option* scale_option = nullptr;
+};
+
+void add_attn_options(CLI::App& command, AttnOptions& options);
+
+/// One layer's run: its resolved configuration, input and results.
+struct AttnRun {
+    Scheme scheme;
+    int64_t embed_dim = 0;
+    int64_t heads = 0;
+    float scale = 0;
+    bool input_was_2d = false; ///< output keeps the input's rank
+    FloatTensor output;        ///< (B, N, E)
+    FloatTensor probs;         ///< (B, H, N, N) when asked for
+    std::string describe() const;
+};
+
+/// Resolves scheme, weights, table and input; runs the fused kernel. Throws UsageError /
+/// rpb::Error naming the option or file.
+AttnRun run_attention(const AttnOptions& options, bool want_probs);
+
+} // namespace rpb::cli

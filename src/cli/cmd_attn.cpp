@@ -1,0 +1,76 @@
+// rpbtool attn: one multi-head self-attention layer with relative position bias (Swin
+// WindowAttention; T5 self-attention with --scale 1), on a given or random input.
+#include "attn_options.hpp"
+#include "commands.hpp"
+#include "rpb/error.hpp"
+
+#include <fmt/format.h>
+#include <memory>
+
+namespace rpb::cli {
+
+namespace {
+
+struct AttnCommandOptions {
+    AttnOptions attn;
+    OutputOptions output;
+    std::string probs; ///< --probs PATH; empty: not written
+};
+
+nlohmann::json attn_params(const AttnRun& run, const AttnOptions& o) {
+    nlohmann::json params = scheme_params(run.scheme);
+    params["embed_dim"] = run.embed_dim;
+    params["heads"] = run.heads;
+    params["scale"] = run.scale;
+    params["input"] = o.input.empty() ? nlohmann::json("random") : nlohmann::json(o.input);
+    params["weights"] = o.weights.empty() ? nlohmann::json("random") : nlohmann::json(o.weights);
+    params["seed"] = o.table.seed;
+    return params;
+}
+
+void run_attn(const AttnCommandOptions& o) {
+    const OutputFormat format = resolve_format(o.output);
+    OutputOptions probs_output{o.probs, "", o.output.force};
+    bool probs_extension_known = false;
+    OutputFormat probs_format = format_from_extension(o.probs, &probs_extension_known);
+    if (!probs_extension_known) {
+        probs_format = OutputFormat::npy;
+    }
+    // Open the outputs before the computation: a bad path fails at once, not after it.
+    auto out = open_output(o.output, format == OutputFormat::npy);
+    std::unique_ptr<OutputFile> probs_out;
+    if (!o.probs.empty()) {
+        probs_out = open_output(probs_output, probs_format == OutputFormat::npy);
+    }
+    AttnRun run = run_attention(o.attn, !o.probs.empty());
+    const nlohmann::json params = attn_params(run, o.attn);
+    const std::string type(scheme_type_name(run.scheme.type));
+    FloatTensor& output = run.output;
+    if (run.input_was_2d) {
+        output = FloatTensor({output.dim(1), output.dim(2)}, std::move(output.storage()));
+    }
+    write_tensor(*out, format, rows_of(output), OutputMeta{"attn", type, params});
+    if (probs_out) {
+        write_tensor(*probs_out, probs_format, rows_of(run.probs),
+                     OutputMeta{"attn", type, params});
+        probs_out->commit();
+    }
+    out->commit();
+}
+
+} // namespace
+
+Runner setup_attn(CLI::App& app) {
+    auto options = std::make_shared<AttnCommandOptions>();
+    CLI::App* command = app.add_subcommand(
+        "attn", "Multi-head self-attention with relative position bias (output, probabilities)");
+    command->configurable();
+    add_attn_options(*command, options->attn);
+    command->add_option("--probs", options->probs,
+                        "Also write the attention probabilities (B, H, N, N) here (format from "
+                        "the extension, default npy)");
+    add_output_options(*command, options->output);
+    return [options]() { run_attn(*options); };
+}
+
+} // namespace rpb::cli

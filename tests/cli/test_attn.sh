@@ -1,0 +1,84 @@
+# End-to-end tests of `rpbtool attn`: the golden Swin case, shapes, probabilities, errors.
+source "$(dirname "$0")/lib.sh" "$@"
+G=$GOLDEN/attn_swin_2x2_e8_h2
+
+npy_floats() { od -An -v -t f4 -j 128 "$1" | tr -s ' ' '\n' | sed '/^$/d'; }
+npy_shape() { head -c 128 "$1" | tr -d '\0' | grep -ao "'shape': ([0-9, ]*)"; }
+# max |a - b| over two value lists
+max_diff() {
+    paste "$1" "$2" | awk '{ d = $1 - $2; if (d < 0) d = -d; if (d > m) m = d } END { printf "%.3g\n", m + 0 }'
+}
+within() { awk -v d="$1" -v t="$2" 'BEGIN { exit !(d <= t) }'; }
+
+# --- the golden case to 1e-5 ----------------------------------------------------------------
+expect_ok attn --window 2x2 --weights "$G/weights.safetensors" --input "$G/x.npy" \
+    -o "$WORK/out.npy" --probs "$WORK/probs.npy"
+expect_eq "out shape" "$(npy_shape "$WORK/out.npy")" "$(npy_shape "$G/out.npy")"
+expect_eq "probs shape" "$(npy_shape "$WORK/probs.npy")" "$(npy_shape "$G/probs.npy")"
+npy_floats "$WORK/out.npy" >"$WORK/a"
+npy_floats "$G/out.npy" >"$WORK/b"
+d=$(max_diff "$WORK/a" "$WORK/b")
+within "$d" 1e-5 && pass || fail "golden out differs by $d"
+npy_floats "$WORK/probs.npy" >"$WORK/a"
+npy_floats "$G/probs.npy" >"$WORK/b"
+d=$(max_diff "$WORK/a" "$WORK/b")
+within "$d" 1e-5 && pass || fail "golden probs differ by $d"
+
+# --- a prefix inside a bigger checkpoint is found; a missing name lists what is there ---------
+expect_error 1 "--weights $G/weights.safetensors: no tensor names start with --prefix 'layers.0'; it holds: proj.bias, proj.weight, qkv.bias, qkv.weight, relative_position_bias_table" \
+    attn --window 2x2 --weights "$G/weights.safetensors" --prefix layers.0 --input "$G/x.npy" -o /dev/null
+
+# --- probabilities sum to 1 per row, every scheme ---------------------------------------------
+for scheme in "--qlen 33" "--qlen 17 --causal" "--window 5" "--window 3x4" "--window 3x3 --cls-token"; do
+    # shellcheck disable=SC2086
+    "$RPBTOOL" attn $scheme --embed-dim 12 --heads 3 --batch 2 --seed 4 -o "$WORK/o.npy" --probs "$WORK/p.npy" ||
+        fail "attn $scheme"
+    n=$(npy_shape "$WORK/p.npy" | grep -o '[0-9]*)' | tr -d ')')
+    bad=$(npy_floats "$WORK/p.npy" | awk -v n="$n" '{ s += $1; if (NR % n == 0) { if (s < 0.99999 || s > 1.00001) bad++; s = 0 } } END { print bad + 0 }')
+    expect_eq "row sums $scheme" "$bad" "0"
+done
+# causal: a query sees no later key (upper triangle of every head is zero)
+"$RPBTOOL" attn --qlen 6 --causal --embed-dim 8 --heads 2 -o /dev/null --probs "$WORK/c.npy"
+upper=$(npy_floats "$WORK/c.npy" | awk '{ i = int((NR - 1) / 6) % 6; j = (NR - 1) % 6; if (j > i && $1 != 0) bad++ } END { print bad + 0 }')
+expect_eq "causal mask" "$upper" "0"
+
+# --- shapes: output keeps the input's rank; random input from --tokens/--batch -------------------
+expect_ok attn --window 7x7 --heads 3 --embed-dim 96 --batch 4 -o "$WORK/w.npy"
+expect_eq "batched shape" "$(npy_shape "$WORK/w.npy")" "'shape': (4, 49, 96)"
+expect_ok attn --qlen 20 --embed-dim 16 --heads 4 --scale 1 -o "$WORK/t5.npy"
+expect_eq "t5 shape" "$(npy_shape "$WORK/t5.npy")" "'shape': (1, 20, 16)"
+expect_ok attn --tokens 9 --embed-dim 16 --heads 4 -o "$WORK/t9.npy"
+expect_eq "t5 --tokens" "$(npy_shape "$WORK/t9.npy")" "'shape': (1, 9, 16)"
+
+# --- weights out and back in: same output bit for bit --------------------------------------------
+"$RPBTOOL" attn --window 3x3 --embed-dim 12 --heads 2 --seed 9 --save-weights "$WORK/w.safetensors" -o "$WORK/first.npy"
+"$RPBTOOL" attn --window 3x3 --embed-dim 12 --heads 2 --seed 9 --save-weights "$WORK/w2.safetensors" -o "$WORK/again.npy"
+expect_same_file "deterministic" "$WORK/first.npy" "$WORK/again.npy"
+expect_same_file "deterministic weights" "$WORK/w.safetensors" "$WORK/w2.safetensors"
+"$RPBTOOL" attn --window 3x3 --seed 9 --weights "$WORK/w.safetensors" -o "$WORK/reloaded.npy"
+expect_same_file "weights round trip (E and heads from the file)" "$WORK/first.npy" "$WORK/reloaded.npy"
+
+# --- errors -----------------------------------------------------------------------------------------
+expect_error 2 "--embed-dim 10 is not divisible by --heads 3: expected heads that divide the model width" attn --embed-dim 10 --heads 3
+expect_error 2 "--tokens 5 does not fit the scheme: 2d window 7x7 (169 entries) has 49 tokens" attn --window 7x7 --heads 3 --tokens 5
+expect_error 1 "$G/weights.safetensors: not a .npy file (no \\x93NUMPY magic string)" attn --input "$G/weights.safetensors"
+expect_error 1 "--input $G/out.npy has 4 tokens, but 2d window 3x3 (25 entries) has 9" attn --window 3x3 --heads 2 --input "$G/out.npy"
+expect_error 1 "--input $WORK/t5.npy has width 16, but --embed-dim is 8" attn --qlen 20 --embed-dim 8 --heads 2 --input "$WORK/t5.npy"
+"$RPBTOOL" attn --qlen 4 --heads 2 --embed-dim 4 -o "$WORK/o4.npy"
+run attn --window 2x2 --embed-dim 16 --heads 2 --weights "$G/weights.safetensors" --input "$G/x.npy"
+expect_eq "weights of the wrong shape" "$status" "1"
+expect_eq "names expected and found shapes" "$(printf '%s' "$err" | grep -c '(48, 16)')" "1"
+# NaN in the input: overwrite the first value of x with a quiet NaN.
+cp "$G/x.npy" "$WORK/nan.npy"
+chmod u+w "$WORK/nan.npy"
+printf '\x00\x00\xc0\x7f' | dd of="$WORK/nan.npy" bs=1 seek=128 conv=notrunc status=none
+run attn --window 2x2 --weights "$G/weights.safetensors" --input "$WORK/nan.npy" -o "$WORK/nan_out.npy"
+expect_eq "NaN input status" "$status" "1"
+expect_eq "NaN input one line" "$(printf '%s\n' "$err" | wc -l)" "1"
+[ -e "$WORK/nan_out.npy" ] && fail "output left behind after an error" || pass
+# wrong rank: a (2, 4, 4) bias as input is 3-D but (1-D) table is not
+"$RPBTOOL" bucket --qlen 5 --format npy -o "$WORK/ints.npy"
+run attn --input "$WORK/ints.npy"
+expect_eq "int input refused" "$status" "1"
+
+finish
