@@ -138,6 +138,18 @@ TEST_CASE("rpb::attention_forward agrees with rpb::attention_reference") {
         {"1d window 9", window1d, 3, 12, 4, {.heads = 4}},
         {"2d 7x7 swin windows", window2d_scheme(7, 7, false), 3, 96, 3, {.heads = 3}},
         {"2d 3x5 with cls token", window2d_scheme(3, 5, true), 2, 14, 7, {.heads = 7}},
+        {"2d 7x7, 23 windows (groups of whole windows)",
+         window2d_scheme(7, 7, false),
+         23,
+         24,
+         2,
+         {.heads = 2}},
+        {"2d 4x4, 50 windows, causal (groups of whole windows)",
+         window2d_scheme(4, 4, false),
+         50,
+         16,
+         2,
+         {.heads = 2, .causal = true}},
         {"2d 9x9 with cls token (82 tokens, two key blocks)",
          window2d_scheme(9, 9, true),
          1,
@@ -197,6 +209,17 @@ TEST_CASE("rpb::attention_forward does not depend on the thread count") {
     const FloatTensor three = attention_forward(x, w, index, {.heads = 4, .threads = 3}, &probs3);
     CHECK(max_rel_diff(one, three) == 0.0);
     CHECK(max_rel_diff(probs1, probs3) == 0.0);
+    SUBCASE("many small windows") {
+        const EntryIndex windows(window2d_scheme(5, 5, true));
+        const AttentionWeights ww = test_weights(12, 3, windows.num_entries(), 4);
+        const FloatTensor xw = test_input({41, 26, 12}, 4);
+        const FloatTensor w1 =
+            attention_forward(xw, ww, windows, {.heads = 3, .threads = 1}, &probs1);
+        const FloatTensor w2 =
+            attention_forward(xw, ww, windows, {.heads = 3, .threads = 2}, &probs3);
+        CHECK(max_rel_diff(w1, w2) == 0.0);
+        CHECK(max_rel_diff(probs1, probs3) == 0.0);
+    }
 }
 
 TEST_CASE("rpb::attention_forward rejects bad inputs") {

@@ -67,15 +67,15 @@ void linear(const float* in, int64_t rows, int64_t inner, const float* weight, c
                 static_cast<blasint>(cols));
 }
 
-detail::PackedHeads pack_qkv(const FloatTensor& x, const AttentionWeights& weights,
-                             const detail::AttentionDims& dims, int threads) {
+// Projects the dims.batch * dims.tokens rows of x into `packed` (resized and zeroed).
+void pack_qkv(const float* x, const AttentionWeights& weights, const detail::AttentionDims& dims,
+              int threads, detail::PackedHeads& packed) {
     const int64_t n = dims.tokens;
     const int64_t e = dims.embed;
     const int64_t hd = dims.head_dim;
     const int64_t nbh = dims.batch * dims.heads;
     const int64_t kb = detail::kBlockKeys;
 
-    detail::PackedHeads packed;
     packed.dpad = round_up(hd, 16);
     packed.q_rows = round_up(n, 4);
     packed.k_rows = round_up(n, kb);
@@ -89,14 +89,14 @@ detail::PackedHeads pack_qkv(const FloatTensor& x, const AttentionWeights& weigh
     const int64_t workers = detail::worker_count(threads, chunks);
     std::vector<std::vector<float>> buffers(static_cast<size_t>(workers));
     for (std::vector<float>& buf : buffers) {
-        buf.resize(static_cast<size_t>(kProjectionRows * 3 * e));
+        buf.resize(static_cast<size_t>(std::min(kProjectionRows, total_rows) * 3 * e));
     }
     detail::parallel_for(chunks, workers, [&](int64_t chunk, int64_t worker) {
         const int64_t row0 = chunk * kProjectionRows;
         const int64_t rows = std::min(kProjectionRows, total_rows - row0);
         std::vector<float>& buf = buffers[static_cast<size_t>(worker)];
-        linear(x.data() + row0 * e, rows, e, weights.qkv_weight.data(), weights.qkv_bias.data(),
-               3 * e, buf.data());
+        linear(x + row0 * e, rows, e, weights.qkv_weight.data(), weights.qkv_bias.data(), 3 * e,
+               buf.data());
         for (int64_t r = 0; r < rows; ++r) {
             const int64_t b = (row0 + r) / n;
             const int64_t i = (row0 + r) % n;
@@ -117,7 +117,18 @@ detail::PackedHeads pack_qkv(const FloatTensor& x, const AttentionWeights& weigh
             }
         }
     });
-    return packed;
+}
+
+// out rows = merged rows @ proj_weight^T + proj_bias, in kProjectionRows chunks.
+void project_out(const float* merged, int64_t rows, const AttentionWeights& weights, int64_t e,
+                 int threads, float* out) {
+    const int64_t chunks = chunk_count(rows);
+    detail::parallel_for(
+        chunks, detail::worker_count(threads, chunks), [&](int64_t chunk, int64_t) {
+            const int64_t row0 = chunk * kProjectionRows;
+            linear(merged + row0 * e, std::min(kProjectionRows, rows - row0), e,
+                   weights.proj_weight.data(), weights.proj_bias.data(), e, out + row0 * e);
+        });
 }
 
 } // namespace
@@ -128,24 +139,52 @@ FloatTensor attention_forward(const FloatTensor& x, const AttentionWeights& weig
     const detail::AttentionDims dims = detail::check_attention_inputs(x, weights, index, config);
     const int64_t n = dims.tokens;
     const int64_t e = dims.embed;
-    const detail::BiasSource bias = detail::make_bias_source(weights.table, index, dims.heads);
-
+    const int64_t nh = dims.heads;
+    const detail::BiasSource bias = detail::make_bias_source(weights.table, index, nh);
     const BlasThreadsGuard blas_threads;
+    if (probs != nullptr) {
+        *probs = FloatTensor({dims.batch, nh, n, n});
+    }
+    auto probs_at = [&](int64_t b) {
+        return probs == nullptr ? nullptr : probs->data() + b * nh * n * n;
+    };
+
+    // Many small windows (Swin): groups of whole windows, about kProjectionRows rows each,
+    // one group per work item from projection to output, so that no packed copy of the
+    // whole batch is ever made. The choice depends on the shapes only, never on threads.
+    const int64_t group = std::max<int64_t>(1, kProjectionRows / n);
+    const int64_t groups = (dims.batch + group - 1) / group;
+    if (group >= 2 && groups >= 4) {
+        FloatTensor out({dims.batch, n, e});
+        const int64_t workers = detail::worker_count(config.threads, groups);
+        std::vector<detail::PackedHeads> packs(static_cast<size_t>(workers));
+        std::vector<std::vector<float>> merged(static_cast<size_t>(workers));
+        for (std::vector<float>& m : merged) {
+            m.resize(static_cast<size_t>(group * n * e));
+        }
+        detail::parallel_for(groups, workers, [&](int64_t g, int64_t worker) {
+            detail::AttentionDims sub = dims;
+            const int64_t b0 = g * group;
+            sub.batch = std::min(group, dims.batch - b0);
+            detail::PackedHeads& packed = packs[static_cast<size_t>(worker)];
+            float* m = merged[static_cast<size_t>(worker)].data();
+            pack_qkv(x.data() + b0 * n * e, weights, sub, 1, packed);
+            detail::run_attention_kernel(packed, bias, sub, config.causal, 1, m, probs_at(b0));
+            project_out(m, sub.batch * n, weights, e, 1, out.data() + b0 * n * e);
+        });
+        return out;
+    }
+
     std::vector<float> merged;
     {
-        detail::PackedHeads packed = pack_qkv(x, weights, dims, config.threads);
+        detail::PackedHeads packed;
+        pack_qkv(x.data(), weights, dims, config.threads, packed);
         merged.resize(static_cast<size_t>(dims.batch * n * e));
-        float* probs_data = nullptr;
-        if (probs != nullptr) {
-            *probs = FloatTensor({dims.batch, dims.heads, n, n});
-            probs_data = probs->data();
-        }
         detail::run_attention_kernel(packed, bias, dims, config.causal, config.threads,
-                                     merged.data(), probs_data);
+                                     merged.data(), probs_at(0));
     }
     FloatTensor out({dims.batch, n, e});
-    linear(merged.data(), dims.batch * n, e, weights.proj_weight.data(), weights.proj_bias.data(),
-           e, out.data());
+    project_out(merged.data(), dims.batch * n, weights, e, config.threads, out.data());
     return out;
 }
 
