@@ -1,6 +1,7 @@
 #include "rpb/text_format.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <fmt/format.h>
 #include <map>
 #include <optional>
@@ -34,10 +35,42 @@ std::vector<int64_t> shown_indices(int64_t size, bool summarise) {
     return indices;
 }
 
+/// How floats are printed: one style for the whole tensor, so that columns line up.
+struct FloatStyle {
+    bool scientific = false;
+    int decimals = 0;
+};
+
+/// numpy's choice, simplified: fixed notation with up to 8 significant digits of the
+/// smallest shown magnitude, unless the magnitudes span too much (then scientific).
+FloatStyle choose_float_style(const std::vector<double>& magnitudes) {
+    double largest = 0, smallest = 0;
+    for (double m : magnitudes) {
+        if (m == 0 || !std::isfinite(m)) {
+            continue;
+        }
+        largest = std::max(largest, m);
+        smallest = smallest == 0 ? m : std::min(smallest, m);
+    }
+    FloatStyle style;
+    if (largest == 0) {
+        style.decimals = 1;
+        return style;
+    }
+    if (largest >= 1e8 || smallest < 1e-4 || largest / smallest > 1e8) {
+        style.scientific = true;
+        style.decimals = 6;
+        return style;
+    }
+    style.decimals = std::clamp(7 - static_cast<int>(std::floor(std::log10(smallest))), 1, 8);
+    return style;
+}
+
 template <typename T>
-std::string format_cell(T value) {
+std::string format_cell(T value, const FloatStyle& style) {
     if constexpr (std::is_floating_point_v<T>) {
-        return fmt::format("{:.6g}", value);
+        return style.scientific ? fmt::format("{:.{}e}", value, style.decimals)
+                                : fmt::format("{:.{}f}", value, style.decimals);
     } else {
         return fmt::format("{}", value);
     }
@@ -63,10 +96,27 @@ public:
         if (shape.empty()) {
             T value{};
             source_.fill(0, 1, &value);
-            return format_cell(value) + "\n";
+            return format_cell(value, choose_float_style({std::abs(double(value))})) + "\n";
         }
-        // Fetch the shown rows first: the column width depends on all of them.
+        // Fetch the shown rows first: the style and column width depend on all of them.
         collect(0, 0);
+        std::vector<double> magnitudes;
+        for (const auto& [row, values] : rows_) {
+            for (T v : values) {
+                magnitudes.push_back(std::abs(static_cast<double>(v)));
+            }
+        }
+        const FloatStyle style = choose_float_style(magnitudes);
+        for (auto& [row, values] : rows_) {
+            auto& cells = cells_[row];
+            for (size_t k = 0, v = 0; k < shown_.back().size(); ++k) {
+                cells.push_back(shown_.back()[k] < 0 ? std::string("...")
+                                                     : format_cell(values[v++], style));
+                if (shown_.back()[k] >= 0) {
+                    width_ = std::max(width_, cells.back().size());
+                }
+            }
+        }
         std::string text;
         emit(0, 0, text);
         return text + "\n";
@@ -78,15 +128,12 @@ private:
         if (dim + 1 >= source_.shape.size()) {
             std::vector<T> values(static_cast<size_t>(source_.row_length()));
             source_.fill(row, 1, values.data());
-            std::vector<std::string> cells;
+            std::vector<T>& shown = rows_[row];
             for (int64_t j : shown_.back()) {
-                cells.push_back(j < 0 ? std::string("...")
-                                      : format_cell(values[static_cast<size_t>(j)]));
                 if (j >= 0) {
-                    width_ = std::max(width_, cells.back().size());
+                    shown.push_back(values[static_cast<size_t>(j)]);
                 }
             }
-            rows_[row] = std::move(cells);
             return;
         }
         for (int64_t i : shown_[dim]) {
@@ -100,7 +147,7 @@ private:
         const size_t rank = source_.shape.size();
         text += '[';
         if (dim + 1 == rank) {
-            const auto& cells = rows_.at(row);
+            const auto& cells = cells_.at(row);
             for (size_t k = 0; k < cells.size(); ++k) {
                 if (k) {
                     text += ' ';
@@ -130,7 +177,8 @@ private:
 
     const RowSource<T>& source_;
     std::vector<std::vector<int64_t>> shown_;
-    std::map<int64_t, std::vector<std::string>> rows_;
+    std::map<int64_t, std::vector<T>> rows_;            ///< shown values of shown rows
+    std::map<int64_t, std::vector<std::string>> cells_; ///< the same, formatted
     size_t width_ = 1;
 };
 
