@@ -80,6 +80,7 @@ int main(int argc, char** argv) {
         {"bucket", rpb::cli::setup_bucket(app)},
         {"bias", rpb::cli::setup_bias(app)},
         {"attn", rpb::cli::setup_attn(app)},
+        {"visualize", rpb::cli::setup_visualize(app)},
     };
 
     try {

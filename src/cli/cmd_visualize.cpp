@@ -1,0 +1,237 @@
+// rpbtool visualize: one PNG of what bucket, bias or attn computes with the same options, or
+// of any .npy array; the panels, scales and views are chosen in the core (visualize.hpp).
+#include "attn_options.hpp"
+#include "cli_common.hpp"
+#include "commands.hpp"
+#include "rpb/error.hpp"
+#include "rpb/heatmap.hpp"
+#include "rpb/npy.hpp"
+#include "rpb/png.hpp"
+#include "rpb/visualize.hpp"
+#include "table_options.hpp"
+
+#include <charconv>
+#include <fmt/format.h>
+#include <memory>
+#include <optional>
+#include <vector>
+
+namespace rpb::cli {
+
+namespace {
+
+constexpr int max_cell_px = 256;
+
+struct VisualizeOptions {
+    AttnOptions attn; ///< scheme, table (--heads, --table, --seed, ...) and attention options
+    std::string what; ///< empty: bias, or the --input array
+    std::string view; ///< empty: the scheme's default
+    std::string head = "all";
+    std::string cmap;
+    int cell = 0;
+    std::string path = "-";
+    bool force = false;
+
+    CLI::App* command = nullptr;
+};
+
+bool given(const VisualizeOptions& o, const char* name) {
+    const CLI::Option* option = o.command->get_option_no_throw(name);
+    return option != nullptr && option->count() > 0;
+}
+
+// Options that mean nothing for what is drawn are an error rather than silently ignored.
+void reject_options(const VisualizeOptions& o, const std::vector<const char*>& names,
+                    const std::string& context) {
+    for (const char* name : names) {
+        if (given(o, name)) {
+            throw UsageError(fmt::format("{} does not apply to {}", name, context));
+        }
+    }
+}
+
+const std::vector<const char*> attention_only = {
+    "--embed-dim", "--tokens", "--batch", "--weights", "--prefix", "--scale", "--save-weights"};
+const std::vector<const char*> init_options = {"--init", "--std"};
+const std::vector<const char*> table_options = {"--heads", "--table", "--table-layout", "--seed"};
+const std::vector<const char*> scheme_options = {"--type",   "--num-buckets", "--max-distance",
+                                                 "--causal", "--qlen",        "--klen",
+                                                 "--offset", "--window",      "--cls-token"};
+
+std::optional<int64_t> parse_head(const std::string& text) {
+    if (text == "all") {
+        return std::nullopt;
+    }
+    int64_t value = 0;
+    const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (text.empty() || error != std::errc() || end != text.data() + text.size()) {
+        throw UsageError(
+            fmt::format("--head {}: expected all or a head number counted from 0", text));
+    }
+    return value;
+}
+
+std::string table_source(const TableOptions& t) {
+    if (!t.table.empty()) {
+        return fmt::format("table {}", t.table);
+    }
+    if (t.init == "zeros") {
+        return "table zeros";
+    }
+    return fmt::format("table {} std {:g} seed {}", t.init, t.std, t.seed);
+}
+
+// The bias needs the table's heads to check --head: resolve_table gives them.
+HeatmapSpec bias_spec(const VisualizeOptions& o, std::optional<int64_t> head) {
+    reject_options(o, attention_only, "--what bias");
+    const Scheme scheme = make_scheme(o.attn.scheme);
+    const BiasView view = o.view.empty() ? default_bias_view(scheme) : parse_bias_view(o.view);
+    const FloatTensor table = resolve_table(o.attn.table, scheme);
+    return bias_heatmap(scheme, table, view, head, table_source(o.attn.table));
+}
+
+HeatmapSpec bucket_spec(const VisualizeOptions& o, std::optional<int64_t> head) {
+    reject_options(o, attention_only, "--what bucket");
+    reject_options(o, init_options, "--what bucket");
+    reject_options(o, table_options, "--what bucket");
+    if (!o.view.empty() && o.view != "matrix") {
+        throw UsageError(fmt::format("--view {} draws a bias: with --what bucket only matrix "
+                                     "is accepted",
+                                     o.view));
+    }
+    check_head(head, 1);
+    return bucket_heatmap(make_scheme(o.attn.scheme));
+}
+
+HeatmapSpec attn_spec(const VisualizeOptions& o, std::optional<int64_t> head) {
+    reject_options(o, init_options, "--what attn (a fresh table comes with the fresh weights)");
+    if (!o.view.empty() && o.view != "matrix") {
+        throw UsageError(fmt::format("--view {} draws a bias: with --what attn only matrix "
+                                     "is accepted",
+                                     o.view));
+    }
+    // Refuse a layer whose probabilities cannot be held before computing it.
+    if (o.attn.input.empty()) {
+        const Scheme scheme = make_scheme(o.attn.scheme);
+        const int64_t n = given(o, "--tokens") ? o.attn.tokens : scheme.num_queries();
+        if (n > 0 && o.attn.batch > 0 && o.attn.table.heads > 0) {
+            check_drawable(o.attn.batch * o.attn.table.heads * n * n,
+                           "the attention probabilities");
+        }
+    }
+    const AttnRun run = run_attention(o.attn, true);
+    const std::string weights = o.attn.weights.empty()
+                                    ? fmt::format("seeded weights, seed {}", o.attn.table.seed)
+                                    : fmt::format("weights {}", o.attn.weights);
+    const std::string input = o.attn.input.empty() ? "random input" : "input " + o.attn.input;
+    return attention_heatmap(run.probs, head,
+                             fmt::format("attention probabilities, batch 0 | {} | {}, {}",
+                                         run.describe(), weights, input));
+}
+
+HeatmapSpec array_spec(const VisualizeOptions& o, std::optional<int64_t> head) {
+    reject_options(o, attention_only, "--input FILE without --what attn");
+    reject_options(o, init_options, "--input FILE");
+    reject_options(o, table_options, "--input FILE");
+    reject_options(o, scheme_options, "--input FILE");
+    if (!o.view.empty()) {
+        throw UsageError("--view applies to --what bias, not to an --input array");
+    }
+    const std::string& path = o.attn.input;
+    const Array array = read_npy(path);
+    return array_heatmap(array, head, path == "-" ? "standard input" : path);
+}
+
+void run_visualize(const VisualizeOptions& o) {
+    if (!o.what.empty() && o.what != "bucket" && o.what != "bias" && o.what != "attn") {
+        throw UsageError(fmt::format("--what {}: expected bucket, bias or attn", o.what));
+    }
+    if (given(o, "--cell") && (o.cell < 1 || o.cell > max_cell_px)) {
+        throw UsageError(fmt::format("--cell {} is out of range: expected an integer from 1 to {} "
+                                     "(pixels per value)",
+                                     o.cell, max_cell_px));
+    }
+    const Colormap* cmap = nullptr;
+    if (!o.cmap.empty()) {
+        try {
+            cmap = &find_colormap(o.cmap);
+        } catch (const UsageError&) {
+            throw UsageError(fmt::format("--cmap {}: unknown colour map: expected {}", o.cmap,
+                                         fmt::join(colormap_names(), ", ")));
+        }
+    }
+    const std::optional<int64_t> head = parse_head(o.head);
+    // -o - with --input - would both use the standard streams: fine; but a terminal is refused
+    // before anything is computed.
+    auto out = open_output(OutputOptions{o.path, "", o.force}, true);
+
+    HeatmapSpec spec;
+    if (o.what == "attn") {
+        spec = attn_spec(o, head);
+    } else if (o.what.empty() && !o.attn.input.empty()) {
+        spec = array_spec(o, head);
+    } else if (!o.attn.input.empty()) {
+        throw UsageError(fmt::format("--input draws an array or, with --what attn, is the "
+                                     "attention input: not with --what {}",
+                                     o.what));
+    } else if (o.what == "bucket") {
+        spec = bucket_spec(o, head);
+    } else {
+        spec = bias_spec(o, head);
+    }
+    if (cmap != nullptr) {
+        spec.colormap = cmap;
+    }
+    if (given(o, "--cell")) {
+        spec.cell_px = o.cell;
+    }
+    const std::string png = encode_png(render_heatmap(spec));
+    out->write(png);
+    out->commit();
+}
+
+} // namespace
+
+Runner setup_visualize(CLI::App& app) {
+    auto options = std::make_shared<VisualizeOptions>();
+    CLI::App* command = app.add_subcommand(
+        "visualize", "PNG heatmaps of bucket maps, bias tensors and attention probabilities");
+    command->configurable();
+    options->command = command;
+    VisualizeOptions& o = *options;
+    add_attn_options(*command, o.attn);
+    // The table options of `bias` that attn lacks: a fresh table for --what bias.
+    auto* table_group = command->add_option_group("Bias table initialisation");
+    table_group->add_option("--init", o.attn.table.init, "trunc-normal | normal | zeros (bias)")
+        ->capture_default_str();
+    table_group->add_option("--std", o.attn.table.std, "Init standard deviation (bias)")
+        ->capture_default_str();
+    command->get_option("--input")->description(
+        ".npy array to draw (2-d, 3-d per head, 4-d batch 0 per head); - = "
+        "stdin. With --what attn: the attention input x, (N, E) or (B, N, E)");
+
+    auto* group = command->add_option_group("Picture options");
+    group->add_option("--what", o.what,
+                      "bucket | bias | attn: what the matching command computes (default "
+                      "bias, or the --input array)");
+    group->add_option("--view", o.view,
+                      "Bias view: matrix (q x k per head) | table (2d: each head's "
+                      "(2Wh-1)x(2Ww-1) table by offset; default for 2d) | distance (t5, 1d: "
+                      "a row per head, a column per relative distance)");
+    group->add_option("--head", o.head, "all | K: draw every head, or head K (from 0)")
+        ->capture_default_str();
+    group->add_option("--cmap", o.cmap,
+                      "viridis | magma | rdbu | coolwarm | gray (default viridis for ids and "
+                      "non-negative values, rdbu for signed values)");
+    group->add_option("--cell", o.cell,
+                      fmt::format("Pixels per value, 1 to {} (default automatic: small maps "
+                                  "readable, large ones bounded and reduced)",
+                                  max_cell_px));
+    auto* output = command->add_option_group("Output options");
+    output->add_option("-o,--output", o.path, "PNG file; - is standard output")
+        ->capture_default_str();
+    output->add_flag("--force", o.force, "Write the PNG to a terminal anyway");
+    return [options]() { run_visualize(*options); };
+}
+
+} // namespace rpb::cli

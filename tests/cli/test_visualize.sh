@@ -1,0 +1,165 @@
+# End-to-end tests of `rpbtool visualize`: PNG bytes, sizes from the IHDR chunk, standard
+# input, and the exact one-line errors. Pixel colours are checked in test_visualize.cpp.
+source "$(dirname "$0")/lib.sh" "$@"
+
+# png_size FILE: "WIDTHxHEIGHT" from the IHDR chunk (big-endian, bytes 16..23).
+png_size() {
+    local b
+    b=($(od -An -v -t u1 -j 16 -N 8 "$1"))
+    echo "$(((b[0] << 24) + (b[1] << 16) + (b[2] << 8) + b[3]))x$(((b[4] << 24) + (b[5] << 16) + (b[6] << 8) + b[7]))"
+}
+# is_png FILE: the 8-byte signature and an IHDR chunk first.
+is_png() {
+    [ "$(od -An -v -t x1 -N 16 "$1" | tr -d ' \n')" == "89504e470d0a1a0a0000000d49484452" ]
+}
+expect_png() {
+    if [ -f "$2" ] && is_png "$2"; then pass; else fail "$1: $2 is not a png"; fi
+}
+# expect_within WHAT FILE MAX: both sides of the png at most MAX pixels.
+expect_within() {
+    local size w h
+    size=$(png_size "$2")
+    w=${size%x*}
+    h=${size#*x}
+    if [ "$w" -ge 100 ] && [ "$h" -ge 100 ] && [ "$w" -le "$3" ] && [ "$h" -le "$3" ]; then
+        pass
+    else
+        fail "$1: size $size, want sides in 100..$3"
+    fi
+}
+
+# make_npy FILE DESCR SHAPE DATA: a version-1.0 .npy file; DATA is a printf format of the
+# raw little-endian bytes.
+make_npy() {
+    local dict="{'descr': '$2', 'fortran_order': False, 'shape': $3, }"
+    local total=$(((10 + ${#dict} + 1 + 63) / 64 * 64))
+    local hlen=$((total - 10))
+    {
+        printf '\x93NUMPY\x01\x00'
+        printf "\\x$(printf %02x $((hlen & 255)))\\x$(printf %02x $((hlen >> 8)))"
+        printf '%s%*s\n' "$dict" $((hlen - ${#dict} - 1)) ''
+        printf "$4"
+    } >"$1"
+}
+
+# --- the README's command works with nothing else ----------------------------------------
+expect_ok visualize --type 2d --window 7x7 -o "$WORK/swin.png"
+expect_png "default 2d" "$WORK/swin.png"
+expect_within "default 2d" "$WORK/swin.png" 4096
+# 12 heads of 13x13 tables drawn large: a 4 x 3 grid well over a thousand pixels wide.
+size=$(png_size "$WORK/swin.png")
+if [ "${size%x*}" -ge 1500 ]; then pass; else fail "7x7 table view too small: $size"; fi
+# Standard output when it is not a terminal, same bytes as the file; deterministic.
+"$RPBTOOL" visualize --type 2d --window 7x7 >"$WORK/swin_stdout.png"
+expect_same_file "stdout png" "$WORK/swin_stdout.png" "$WORK/swin.png"
+"$RPBTOOL" visualize --type 2d --window 7x7 -o - >"$WORK/swin_dash.png"
+expect_same_file "-o - png" "$WORK/swin_dash.png" "$WORK/swin.png"
+
+# --- every kind of picture ------------------------------------------------------------------
+expect_ok visualize --what bucket -o "$WORK/t5_bucket.png"
+expect_png "t5 bucket" "$WORK/t5_bucket.png"
+expect_ok visualize --what bucket --causal -o "$WORK/t5_causal.png"
+expect_ok visualize --heads 4 --qlen 64 -o "$WORK/t5_bias.png"
+expect_ok visualize --heads 4 --view distance -o "$WORK/t5_distance.png"
+expect_ok visualize --window 16 --heads 2 --view distance -o "$WORK/w1d.png"
+expect_ok visualize --window 7x7 --heads 3 --view matrix -o "$WORK/swin_matrix.png"
+expect_ok visualize --window 14x14 --cls-token --heads 2 --view matrix --cmap coolwarm -o "$WORK/beit.png"
+expect_ok visualize --window 7x7 --cls-token --heads 2 -o "$WORK/beit_table.png"
+expect_ok visualize --what attn --window 7x7 --embed-dim 96 --heads 3 -o "$WORK/attn.png"
+expect_png "attn" "$WORK/attn.png"
+expect_ok visualize --window 7x7 --head 1 --cell 10 --cmap gray -o "$WORK/one.png"
+# One 13 x 13 panel of 10-pixel cells: small (the title sets the width).
+expect_within "--head 1 --cell 10" "$WORK/one.png" 1200
+
+# --- large inputs are bounded ----------------------------------------------------------------
+expect_ok visualize --what bucket --qlen 4096 -o "$WORK/big.png"
+expect_within "bucket 4096" "$WORK/big.png" 4096
+expect_ok visualize --qlen 2048 --heads 12 -o "$WORK/big_bias.png"
+expect_within "bias 12 x 2048" "$WORK/big_bias.png" 4096
+
+# --- arrays from files and standard input ----------------------------------------------------
+"$RPBTOOL" bias --window 7x7 --heads 3 --format npy -o - | "$RPBTOOL" visualize --input - -o "$WORK/stdin.png"
+expect_eq "stdin pipeline status" "${PIPESTATUS[*]}" "0 0"
+expect_png "stdin" "$WORK/stdin.png"
+"$RPBTOOL" bias --window 7x7 --heads 3 -o "$WORK/bias.npy"
+expect_ok visualize --input "$WORK/bias.npy" -o "$WORK/file.png"
+expect_eq "stdin and file draw the same sizes" "$(png_size "$WORK/stdin.png")" "$(png_size "$WORK/file.png")"
+"$RPBTOOL" bucket --window 7x7 -o "$WORK/index.npy"
+expect_ok visualize --input "$WORK/index.npy" -o "$WORK/index.png"
+"$RPBTOOL" attn --window 7x7 --heads 3 --probs "$WORK/probs.npy" -o /dev/null
+expect_ok visualize --input "$WORK/probs.npy" --head 2 -o "$WORK/probs.png"
+make_npy "$WORK/i64.npy" '<i8' '(2, 2)' '\x01\0\0\0\0\0\0\0\x02\0\0\0\0\0\0\0\x03\0\0\0\0\0\0\0\x04\0\0\0\0\0\0\0'
+expect_ok visualize --input "$WORK/i64.npy" -o "$WORK/i64.png"
+
+# --- errors: one exact line, exit 1 (run time) or 2 (usage), nothing left behind --------------
+make_npy "$WORK/five.npy" '<f4' '(1, 1, 1, 1, 2)' '\0\0\x80\x3f\0\0\x80\x3f'
+expect_error 1 "$WORK/five.npy: array of shape (1, 1, 1, 1, 2) has 5 dimensions; expected 2 (one panel), 3 (a panel per head) or 4 (attention probabilities, batch 0 drawn)" \
+    visualize --input "$WORK/five.npy" -o "$WORK/five.png"
+[ -e "$WORK/five.png" ] && fail "five.png left behind" || pass
+make_npy "$WORK/empty.npy" '<f4' '(0, 3)' ''
+expect_error 1 "$WORK/empty.npy: array of shape (0, 3) is empty; nothing to draw" \
+    visualize --input "$WORK/empty.npy" -o "$WORK/empty.png"
+make_npy "$WORK/nan.npy" '<f4' '(2, 2)' '\0\0\x80\x3f\0\0\0\0\0\0\xc0\x7f\0\0\0\0'
+expect_error 1 "$WORK/nan.npy: element (1, 0) is nan (values must be finite)" \
+    visualize --input "$WORK/nan.npy" -o "$WORK/nan.png"
+run() { # as lib.sh's run, but standard input from the file in $stdin_file
+    "$RPBTOOL" "$@" >"$WORK/stdout" 2>"$WORK/stderr" <"${stdin_file:-/dev/null}"
+    status=$?
+    out=$(cat "$WORK/stdout")
+    err=$(cat "$WORK/stderr")
+}
+stdin_file=$WORK/five.npy
+expect_error 1 "standard input: array of shape (1, 1, 1, 1, 2) has 5 dimensions; expected 2 (one panel), 3 (a panel per head) or 4 (attention probabilities, batch 0 drawn)" \
+    visualize --input - -o "$WORK/x.png"
+stdin_file=$WORK/nan.npy
+expect_error 1 "standard input: element (1, 0) is nan (values must be finite)" \
+    visualize --input - -o "$WORK/x.png"
+stdin_file=
+expect_error 1 "cannot create '$WORK/no/such/dir/x.png': No such file or directory" \
+    visualize --window 7x7 -o "$WORK/no/such/dir/x.png"
+expect_error 1 "cannot write '$WORK': it is a directory" visualize --window 7x7 -o "$WORK"
+# A picture too large for png fails whole: an existing file is left untouched.
+cp "$WORK/one.png" "$WORK/keep.png"
+run visualize --what bucket --qlen 4096 --cell 256 -o "$WORK/keep.png"
+expect_eq "too large status" "$status" "1"
+expect_same_file "too large leaves the target" "$WORK/keep.png" "$WORK/one.png"
+expect_eq "no temporary files" "$(ls "$WORK" | grep -c -v -E '\.(png|npy)$|^std(out|err)$')" "0"
+
+expect_error 2 "--head 3 is out of range: expected all or an integer from 0 to 2" \
+    visualize --window 7x7 --heads 3 --head 3 -o "$WORK/x.png"
+expect_error 2 "--head 1 is out of range: there is one panel: expected all or 0" \
+    visualize --what bucket --head 1 -o "$WORK/x.png"
+expect_error 2 "--head x: expected all or a head number counted from 0" visualize --head x -o "$WORK/x.png"
+expect_error 2 "--what foo: expected bucket, bias or attn" visualize --what foo -o "$WORK/x.png"
+expect_error 2 "--cmap jet: unknown colour map: expected viridis, magma, rdbu, coolwarm, gray" \
+    visualize --cmap jet -o "$WORK/x.png"
+expect_error 2 "--cell 0 is out of range: expected an integer from 1 to 256 (pixels per value)" \
+    visualize --cell 0 -o "$WORK/x.png"
+expect_error 2 "--view table applies to --type 2d, not --type t5: expected matrix or distance" \
+    visualize --view table -o "$WORK/x.png"
+expect_error 2 "--view distance applies to --type t5 or 1d, not --type 2d: expected table or matrix" \
+    visualize --window 7x7 --view distance -o "$WORK/x.png"
+expect_error 2 "--view diagonal: unknown view: expected matrix, table or distance" \
+    visualize --view diagonal -o "$WORK/x.png"
+expect_error 2 "--view table draws a bias: with --what bucket only matrix is accepted" \
+    visualize --what bucket --window 7x7 --view table -o "$WORK/x.png"
+expect_error 2 "--heads does not apply to --what bucket" visualize --what bucket --heads 3 -o "$WORK/x.png"
+expect_error 2 "--embed-dim does not apply to --what bias" visualize --embed-dim 8 -o "$WORK/x.png"
+expect_error 2 "--window does not apply to --input FILE" \
+    visualize --input "$WORK/bias.npy" --window 7 -o "$WORK/x.png"
+expect_error 2 "--input draws an array or, with --what attn, is the attention input: not with --what bucket" \
+    visualize --what bucket --input "$WORK/bias.npy" -o "$WORK/x.png"
+expect_error 2 "the bias has 201326592 values, too many to draw at once (at most 67108864): pick one head with --head K or use shorter sequences" \
+    visualize --qlen 4096 -o "$WORK/x.png"
+expect_error 2 "--num-buckets applies to --type t5, not --type 2d" \
+    visualize --window 7x7 --num-buckets 8 -o "$WORK/x.png"
+
+# A terminal gets no png unless --force (script gives the command a pseudo-terminal).
+if command -v script >/dev/null; then
+    tty_out=$(script -qec "'$RPBTOOL' visualize --window 7x7 --heads 2" /dev/null </dev/null)
+    expect_eq "terminal status" "$?" "2"
+    expect_eq "terminal refused" "$(printf '%s' "$tty_out" | tr -d '\r')" \
+        "rpbtool: error: refusing to write binary output to a terminal (standard output): redirect it, give -o FILE, or add --force"
+fi
+
+finish
