@@ -1,0 +1,268 @@
+#!/usr/bin/env bash
+# Benchmark of `rpbtool attn` (multi-head self-attention with relative position bias)
+# against the peer (PyTorch as HF T5 and Swin compute it) and the machine's sgemm rate, per
+# /work/shared/spec/bench.md. Writes the result table to docs/benchmarks-attn.md.
+#
+#   scripts/bench_attn.sh                  (REPS=5; BUILD=build; RPBTOOL: see below)
+#   RPBTOOL=/path/to/rpbtool REPS=7 scripts/bench_attn.sh
+#
+# - RPBTOOL: the command timed as `$RPBTOOL attn --type t5 --qlen 4096 ...`. Unset, a
+#   stand-in driver with the same options is built here from $BUILD/librpbcore.a (it calls
+#   rpb::attention_forward on seed-0 weights and input and writes the npy output), so the
+#   core can be measured before the CLI exists.
+# - Whole process for rpbtool (start-up, init, output to /dev/null), in-process after import
+#   for the peer; they alternate in one run (bench_attn_peer.py drives both); medians and
+#   ratios. Peak memory: /usr/bin/time -v for rpbtool, ru_maxrss of its own process (torch
+#   import included) for the peer.
+# - The attention core's GFLOP/s (4 B H N^2 d flops, Q K^T and P V) comes from the driver's
+#   --timing runs: best-of-3 forward time minus the two projection sgemms timed alone. It is set
+#   against torch.mm 2048 x 2048 measured in the same run (the OpenBLAS sgemm rate).
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+build=${BUILD:-$root/build}
+reps=${REPS:-5}
+out_md=${OUT:-$root/docs/benchmarks-attn.md}
+python=/usr/bin/python3
+
+die() { echo "bench_attn: $*" >&2; exit 1; }
+
+need=()
+for pkg in python3-torch python3-numpy libopenblas0-pthread time; do
+    dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
+done
+if ((${#need[@]})); then
+    echo "bench_attn: installing ${need[*]}" >&2
+    sudo_cmd=()
+    [[ $(id -u) == 0 ]] || sudo_cmd=(sudo)
+    "${sudo_cmd[@]}" apt-get update -q
+    "${sudo_cmd[@]}" apt-get install -y -q "${need[@]}"
+fi
+[[ -f $build/librpbcore.a ]] || die "no $build/librpbcore.a (build the project, or set BUILD)"
+
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+cat >"$tmp/driver.cpp" <<'CPP'
+// rpb_bench_attn: a stand-in for `rpbtool attn` until the CLI exists (written by
+// scripts/bench_attn.sh). Same option names
+// (subset); random input and weights from seed 0; writes the (B, N, E) output as .npy.
+#include "rpb/attention.hpp"
+#include "rpb/index.hpp"
+#include "rpb/npy.hpp"
+
+#include <cblas.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+#include <string>
+
+int main(int argc, char** argv) {
+    rpb::Scheme scheme;
+    int64_t embed = 96, heads = 12, batch = 1;
+    bool timing = false;
+    rpb::AttentionConfig config;
+    std::string out = "-";
+    for (int i = 2; i < argc; ++i) {
+        std::string a = argv[i];
+        auto next = [&] { return std::string(argv[++i]); };
+        if (a == "--type") {
+            std::string t = next();
+            scheme.type = t == "t5" ? rpb::SchemeType::t5
+                          : t == "1d" ? rpb::SchemeType::window1d : rpb::SchemeType::window2d;
+        } else if (a == "--qlen") {
+            scheme.qlen = scheme.klen = std::stoll(next());
+        } else if (a == "--window") {
+            std::string w = next();
+            auto x = w.find('x');
+            scheme.window_h = std::stoll(w.substr(0, x));
+            scheme.window_w = x == std::string::npos ? scheme.window_h : std::stoll(w.substr(x + 1));
+        } else if (a == "--embed-dim") {
+            embed = std::stoll(next());
+        } else if (a == "--heads") {
+            heads = std::stoll(next());
+        } else if (a == "--batch") {
+            batch = std::stoll(next());
+        } else if (a == "--scale") {
+            config.scale = std::stof(next());
+        } else if (a == "--causal") {
+            scheme.t5.bidirectional = false;
+            config.causal = true;
+        } else if (a == "--threads") {
+            config.threads = std::stoi(next());
+        } else if (a == "--format") {
+            next(); // always npy
+        } else if (a == "--timing") {
+            timing = true;
+        } else if (a == "-o") {
+            out = next();
+        } else {
+            std::fprintf(stderr, "rpb_bench_attn: unknown option %s\n", a.c_str());
+            return 2;
+        }
+    }
+    config.heads = heads;
+    using clock = std::chrono::steady_clock;
+    auto seconds = [](clock::time_point a, clock::time_point b) {
+        return std::chrono::duration<double>(b - a).count();
+    };
+    const rpb::EntryIndex index(scheme);
+    const int64_t n = index.rows();
+    const rpb::AttentionWeights w = rpb::init_weights(embed, heads, index.num_entries(), 0);
+    rpb::FloatTensor x({batch, n, embed});
+    uint64_t s = 12345;
+    for (float& v : x.values()) {
+        s = s * 6364136223846793005ULL + 1442695040888963407ULL;
+        v = (static_cast<float>(s >> 40) * 0x1.0p-24f - 0.5f) * 3.46f;
+    }
+    timespec c0{}, c1{};
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &c0);
+    const auto t0 = clock::now();
+    const rpb::FloatTensor y = rpb::attention_forward(x, w, index, config, nullptr);
+    auto t1 = clock::now();
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &c1);
+    double fwd = seconds(t0, t1);
+    for (int r = 0; timing && r < 2; ++r) {
+        // --timing: best of three calls so that page faults and a busy machine weigh less.
+        const auto r0 = clock::now();
+        rpb::attention_forward(x, w, index, config, nullptr);
+        fwd = std::min(fwd, seconds(r0, clock::now()));
+    }
+    std::FILE* f = out == "-" ? stdout : std::fopen(out.c_str(), "wb");
+    const std::string header = rpb::npy_header("<f4", y.shape());
+    std::fwrite(header.data(), 1, header.size(), f);
+    std::fwrite(y.data(), sizeof(float), static_cast<size_t>(y.size()), f);
+    if (f != stdout) std::fclose(f);
+    if (timing) {
+        // The projections alone (same sgemm shapes) to separate the attention core.
+        const int64_t rows = batch * n;
+        std::vector<float> c(static_cast<size_t>(rows * 3 * embed));
+        double proj = 1e9;
+        for (int r = 0; r < 3; ++r) {
+            const auto p0 = clock::now();
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, 3 * embed, embed, 1.0f,
+                        x.data(), embed, w.qkv_weight.data(), embed, 0.0f, c.data(), 3 * embed);
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, embed, embed, 1.0f,
+                        x.data(), embed, w.proj_weight.data(), embed, 0.0f, c.data(), embed);
+            proj = std::min(proj, seconds(p0, clock::now()));
+        }
+        const double d = static_cast<double>(embed / heads);
+        const double core_flops = 4.0 * batch * heads * double(n) * n * d;
+        const double cpu = double(c1.tv_sec - c0.tv_sec) + 1e-9 * double(c1.tv_nsec - c0.tv_nsec);
+        std::fprintf(stderr, "cpu %.3f ", cpu);
+        std::fprintf(stderr, "forward %.6f proj %.6f core %.6f core_gflops %.2f\n", fwd, proj,
+                     fwd - proj, core_flops / (fwd - proj) / 1e9);
+    }
+    return 0;
+}
+CPP
+c++ -std=c++20 -O2 -march=native -I"$root/include" $(pkg-config --cflags openblas) \
+    "$tmp/driver.cpp" "$build/librpbcore.a" $(pkg-config --libs openblas) -lfmt -lpthread \
+    -o "$tmp/rpb_bench_attn"
+driver=$tmp/rpb_bench_attn
+if [[ -n ${RPBTOOL:-} ]]; then
+    rpbtool=("$RPBTOOL")
+else
+    rpbtool=("$driver")
+fi
+"${rpbtool[@]}" attn --type t5 --qlen 8 --embed-dim 8 --heads 2 --format npy -o /dev/null ||
+    die "${rpbtool[*]} attn does not run"
+
+# median of the numbers on standard input
+median() { sort -g | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
+
+# core_gflops RUNS ARGS...: median attention-core GFLOP/s of RUNS driver runs with --timing
+core_gflops() {
+    local runs=$1
+    shift
+    for ((r = 0; r < runs; ++r)); do
+        "$driver" attn "$@" --timing -o /dev/null 2>&1 >/dev/null | awk '{print $NF}'
+    done | median
+}
+
+rows=()
+# bench NAME PEER_ARGS -- RPBTOOL_ARGS
+bench() {
+    local name=$1
+    shift
+    local peer_args=()
+    while [[ $1 != -- ]]; do peer_args+=("$1"); shift; done
+    shift
+    echo "bench_attn: $name, $reps alternating reps" >&2
+    "$python" "$root/scripts/bench_attn_peer.py" "${peer_args[@]}" --reps "$reps" \
+        --rpbtool "${rpbtool[@]}" attn "$@" --format npy -o /dev/null >"$tmp/run.tsv"
+    local rpb_t peer_t rpb_rss peer_rss sgemm core
+    rpb_t=$(awk '$1 == "rpbtool" {print $2}' "$tmp/run.tsv" | median)
+    rpb_rss=$(awk '$1 == "rpbtool" {print $3}' "$tmp/run.tsv" | sort -g | tail -1)
+    peer_t=$(awk '$1 == "peer" {print $2}' "$tmp/run.tsv" | median)
+    peer_rss=$(awk '$1 == "peer_rss" {print $2}' "$tmp/run.tsv")
+    sgemm=$(awk '$1 == "sgemm" {print $2}' "$tmp/run.tsv" | median)
+    core=$(core_gflops 3 "$@")
+    rows+=("$(awk -v n="$name" -v t="$rpb_t" -v r="$rpb_rss" -v p="$peer_t" -v pr="$peer_rss" \
+        -v s="$sgemm" -v c="$core" 'BEGIN {
+        printf "| %s | %.3f s, %.0f MB | %.3f s, %.0f MB | %.1fx | %.0f GFLOP/s | %.0f GFLOP/s (%.0f%%) |",
+            n, t, r / 1024, p, pr / 1024, p / t, s, c, 100 * c / s }')")
+}
+
+bench "T5, N=4096, E=768, 12 heads, scale 1" --case t5 --qlen 4096 --embed-dim 768 \
+    --heads 12 --scale 1 -- --type t5 --qlen 4096 --embed-dim 768 --heads 12 --scale 1
+bench "T5, N=2048, E=768, 12 heads, scale 1" --case t5 --qlen 2048 --embed-dim 768 \
+    --heads 12 --scale 1 -- --type t5 --qlen 2048 --embed-dim 768 --heads 12 --scale 1
+bench "Swin, 256 windows of 7x7, E=96, 3 heads" --case swin --window 7x7 --batch 256 \
+    --embed-dim 96 --heads 3 -- --type 2d --window 7x7 --batch 256 --embed-dim 96 --heads 3
+
+# N=16384: rpbtool alone (the peer would materialise 12 x 16384^2 floats several times over).
+big=(--type t5 --qlen 16384 --embed-dim 768 --heads 12 --scale 1)
+: >"$tmp/big_t"
+: >"$tmp/big_rss"
+for ((r = 0; r < 3; ++r)); do
+    echo "bench_attn: N=16384 rpbtool alone, rep $((r + 1))/3" >&2
+    start=$(date +%s.%N)
+    /usr/bin/time -v -o "$tmp/time.txt" "${rpbtool[@]}" attn "${big[@]}" --format npy \
+        -o /dev/null
+    end=$(date +%s.%N)
+    awk -v s="$start" -v e="$end" 'BEGIN {print e - s}' >>"$tmp/big_t"
+    awk -F': ' '/Maximum resident set size/ {print $2}' "$tmp/time.txt" >>"$tmp/big_rss"
+done
+big_t=$(median <"$tmp/big_t")
+big_rss=$(sort -g "$tmp/big_rss" | tail -1)
+big_core=$(core_gflops 1 "${big[@]}")
+rows+=("$(awk -v t="$big_t" -v r="$big_rss" -v c="$big_core" 'BEGIN {
+    printf "| T5, N=16384, E=768, 12 heads, scale 1 | %.2f s, %.0f MB | not run | | | %.0f GFLOP/s |", t, r / 1024, c }')")
+
+model=$(lscpu | awk -F': *' '/^Model name/ {print $2; exit}')
+cpus=$(nproc)
+load=$(cut -d' ' -f1-3 /proc/loadavg)
+torch_version=$("$python" -c 'import torch; print(torch.__version__)')
+tool_name=${RPBTOOL:-"rpb_bench_attn (stand-in driver for \`rpbtool attn\`, built from librpbcore.a)"}
+{
+    echo "# rpbtool attn benchmark"
+    echo
+    echo "Produced by \`scripts/bench_attn.sh\` on $(date -u '+%Y-%m-%d %H:%M UTC'); CPU: $model,"
+    echo "$cpus cores (load average at the end: $load); PyTorch $torch_version with"
+    echo "\`torch.set_num_threads(2)\`; $reps alternating repetitions per job, medians. Timed tool:"
+    echo "$tool_name."
+    echo
+    echo "| job | rpbtool (whole process), max RSS | peer (in-process), max RSS | speed-up | sgemm 2048 (torch.mm) | attention core |"
+    echo "|---|---|---|---|---|---|"
+    printf '%s\n' "${rows[@]}"
+    echo
+    echo "- rpbtool: \`attn --type t5 --qlen N --embed-dim 768 --heads 12 --scale 1 --format npy"
+    echo "  -o /dev/null\` (Swin: \`--type 2d --window 7x7 --batch 256 --embed-dim 96 --heads 3\`),"
+    echo "  random input and weights from seed 0, timed from fork to exit under /usr/bin/time -v."
+    echo "- Peer: qkv linear, bias as the published models build it (HF T5: bucket map over all"
+    echo "  pairs in float32, embedding gather, permute to (1, H, q, k); Swin: table gather through"
+    echo "  the precomputed index, permute), \`softmax(scale * q @ k^T + bias) @ v\` with the bias"
+    echo "  and logits materialised, output linear; in-process after import and a warm-up. Its"
+    echo "  max RSS is that of its whole process, the PyTorch import included."
+    echo "- Attention core: 4 B H N^2 d flops (Q K^T and P V) over the fused kernel's time: the"
+    echo "  best of three in-process \`attention_forward\` calls minus the qkv and output sgemms"
+    echo "  timed alone, so packing, bias, softmax and threading overheads count against it; set"
+    echo "  against the sgemm rate of the same run. For the small Swin windows that overhead"
+    echo "  dominates the 0.24 GFLOP of core work. The peer is not run at N=16384 (it would"
+    echo "  materialise 12 x 16384^2 floats several times over)."
+} >"$out_md"
+cat "$out_md"
