@@ -86,12 +86,11 @@ AttentionWeights weights_from_tensors(const std::map<std::string, FloatTensor>& 
                                       const std::string& prefix, int64_t embed_dim, int64_t heads,
                                       int64_t entries, bool require_table = true);
 
-/// Deterministic initialisation, identical on every machine and thread count:
-/// Linear weights and biases uniform(-1/sqrt(E), 1/sqrt(E)) like nn.Linear, table truncated
-/// normal with std 0.02 cut at +-2 std. One splitmix64 stream seeded with `seed` is drawn in
-/// the order qkv_weight, qkv_bias, proj_weight, proj_bias, table (row-major each):
-/// uniform u = (next() >> 40) * 2^-24; normal by Box-Muller cos-branch from two draws
-/// u1 = ((next() >> 11) + 1) * 2^-53, u2 = (next() >> 11) * 2^-53, redrawn when |z| > 2.
+/// Deterministic initialisation, identical on every machine and thread count (random.hpp):
+/// Linear weights and biases uniform(-1/sqrt(E), 1/sqrt(E)) like nn.Linear, drawn as one
+/// uniform_values run of stream random_stream::weights in the order qkv_weight, qkv_bias,
+/// proj_weight, proj_bias (row-major each); the table is init_table(entries, heads,
+/// trunc_normal, 0.02, seed), the same table `rpbtool bias --seed` makes.
 /// Throws rpb::UsageError when embed_dim is not divisible by heads or a size is not positive.
 AttentionWeights init_weights(int64_t embed_dim, int64_t heads, int64_t entries, uint64_t seed);
 

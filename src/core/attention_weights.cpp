@@ -1,6 +1,8 @@
 #include "attention_internal.hpp"
 #include "rpb/attention.hpp"
 #include "rpb/error.hpp"
+#include "rpb/random.hpp"
+#include "rpb/table.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -39,42 +41,6 @@ void check_finite(const FloatTensor& t, std::string_view name) {
 
 // splitmix64 (Steele, Lea, Flood 2014): tiny, fully specified, the same on every platform.
 // Private to attention weights; tables for `bias` have their own initialiser.
-class AttentionRng {
-public:
-    explicit AttentionRng(uint64_t seed) : state_(seed) {}
-    uint64_t next() {
-        uint64_t z = (state_ += 0x9e3779b97f4a7c15ULL);
-        z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-        z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-        return z ^ (z >> 31);
-    }
-    float uniform01() { return static_cast<float>(next() >> 40) * 0x1.0p-24f; }
-    double normal() {
-        const double u1 = static_cast<double>((next() >> 11) + 1) * 0x1.0p-53;
-        const double u2 = static_cast<double>(next() >> 11) * 0x1.0p-53;
-        return std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * std::numbers::pi * u2);
-    }
-
-private:
-    uint64_t state_;
-};
-
-void fill_uniform(FloatTensor& t, AttentionRng& rng, float bound) {
-    for (float& v : t.values()) {
-        v = (2.0f * rng.uniform01() - 1.0f) * bound;
-    }
-}
-
-void fill_attention_table_trunc_normal(FloatTensor& t, AttentionRng& rng, double std_dev) {
-    for (float& v : t.values()) {
-        double z = rng.normal();
-        while (std::fabs(z) > 2.0) {
-            z = rng.normal();
-        }
-        v = static_cast<float>(z * std_dev);
-    }
-}
-
 std::string with_dot(const std::string& prefix) {
     if (prefix.empty() || prefix.back() == '.') {
         return prefix;
@@ -194,14 +160,23 @@ AttentionWeights init_weights(int64_t embed_dim, int64_t heads, int64_t entries,
     }
     const int64_t e = embed_dim;
     const float bound = 1.0f / std::sqrt(static_cast<float>(e));
-    AttentionRng rng(seed);
+    // One draw of the weights stream covers the four linear tensors in order; the table is
+    // exactly what `rpbtool bias --seed` initialises, so both commands agree on it.
     AttentionWeights w{FloatTensor({3 * e, e}), FloatTensor({3 * e}), FloatTensor({e, e}),
-                       FloatTensor({e}), FloatTensor({entries, heads})};
-    fill_uniform(w.qkv_weight, rng, bound);
-    fill_uniform(w.qkv_bias, rng, bound);
-    fill_uniform(w.proj_weight, rng, bound);
-    fill_uniform(w.proj_bias, rng, bound);
-    fill_attention_table_trunc_normal(w.table, rng, 0.02);
+                       FloatTensor({e}),
+                       init_table(entries, heads, TableInit::trunc_normal, 0.02f, seed)};
+    FloatTensor* linear[] = {&w.qkv_weight, &w.qkv_bias, &w.proj_weight, &w.proj_bias};
+    int64_t count = 0;
+    for (const FloatTensor* t : linear) {
+        count += t->size();
+    }
+    const std::vector<float> values =
+        uniform_values(seed, count, -bound, bound, random_stream::weights);
+    auto next = values.begin();
+    for (FloatTensor* t : linear) {
+        std::copy_n(next, t->size(), t->data());
+        next += t->size();
+    }
     return w;
 }
 

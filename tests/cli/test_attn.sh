@@ -58,6 +58,11 @@ expect_same_file "deterministic weights" "$WORK/w.safetensors" "$WORK/w2.safeten
 "$RPBTOOL" attn --window 3x3 --seed 9 --weights "$WORK/w.safetensors" -o "$WORK/reloaded.npy"
 expect_same_file "weights round trip (E and heads from the file)" "$WORK/first.npy" "$WORK/reloaded.npy"
 
+# The fresh table of `attn --seed` is the one `bias --seed` makes.
+"$RPBTOOL" bias --window 3x3 --table "$WORK/w.safetensors:relative_position_bias_table" -o "$WORK/b1.npy"
+"$RPBTOOL" bias --window 3x3 --heads 2 --seed 9 -o "$WORK/b2.npy"
+expect_same_file "attn and bias share the seeded table" "$WORK/b1.npy" "$WORK/b2.npy"
+
 # --- errors -----------------------------------------------------------------------------------------
 expect_error 2 "--embed-dim 10 is not divisible by --heads 3: expected heads that divide the model width" attn --embed-dim 10 --heads 3
 expect_error 2 "--tokens 5 does not fit the scheme: 2d window 7x7 (169 entries) has 49 tokens" attn --window 7x7 --heads 3 --tokens 5
