@@ -6,10 +6,10 @@
 #   scripts/bench_attn.sh                  (REPS=5; BUILD=build; RPBTOOL: see below)
 #   RPBTOOL=/path/to/rpbtool REPS=7 scripts/bench_attn.sh
 #
-# - RPBTOOL: the command timed as `$RPBTOOL attn --type t5 --qlen 4096 ...`. Unset, a
-#   stand-in driver with the same options is built here from $BUILD/librpbcore.a (it calls
-#   rpb::attention_forward on seed-0 weights and input and writes the npy output), so the
-#   core can be measured before the CLI exists.
+# - RPBTOOL: the command timed as `$RPBTOOL attn --type t5 --qlen 4096 ...` (default
+#   $BUILD/rpbtool). A small timing probe with the same options is also built here from
+#   $BUILD/librpbcore.a: it calls rpb::attention_forward in-process to time the attention
+#   core apart from start-up and projections (the whole-process numbers are rpbtool's own).
 # - Whole process for rpbtool (start-up, init, output to /dev/null), in-process after import
 #   for the peer; they alternate in one run (bench_attn_peer.py drives both); medians and
 #   ratios. Peak memory: /usr/bin/time -v for rpbtool, ru_maxrss of its own process (torch
@@ -44,7 +44,7 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
 cat >"$tmp/driver.cpp" <<'CPP'
-// rpb_bench_attn: a stand-in for `rpbtool attn` until the CLI exists (written by
+// rpb_bench_attn: the in-process timing probe for the attention core (written by
 // scripts/bench_attn.sh). Same option names
 // (subset); random input and weights from seed 0; writes the (B, N, E) output as .npy.
 #include "rpb/attention.hpp"
@@ -163,11 +163,8 @@ c++ -std=c++20 -O2 -march=native -I"$root/include" $(pkg-config --cflags openbla
     "$tmp/driver.cpp" "$build/librpbcore.a" $(pkg-config --libs openblas) -lfmt -lpthread \
     -o "$tmp/rpb_bench_attn"
 driver=$tmp/rpb_bench_attn
-if [[ -n ${RPBTOOL:-} ]]; then
-    rpbtool=("$RPBTOOL")
-else
-    rpbtool=("$driver")
-fi
+rpbtool=("${RPBTOOL:-$build/rpbtool}")
+[[ -x ${rpbtool[0]} ]] || die "no rpbtool at ${rpbtool[0]} (build it, or set RPBTOOL)"
 "${rpbtool[@]}" attn --type t5 --qlen 8 --embed-dim 8 --heads 2 --format npy -o /dev/null ||
     die "${rpbtool[*]} attn does not run"
 
@@ -237,7 +234,7 @@ model=$(lscpu | awk -F': *' '/^Model name/ {print $2; exit}')
 cpus=$(nproc)
 load=$(cut -d' ' -f1-3 /proc/loadavg)
 torch_version=$("$python" -c 'import torch; print(torch.__version__)')
-tool_name=${RPBTOOL:-"rpb_bench_attn (stand-in driver for \`rpbtool attn\`, built from librpbcore.a)"}
+tool_name="\`${rpbtool[0]#"$root/"}\`"
 {
     echo "# rpbtool attn benchmark"
     echo
