@@ -21,7 +21,9 @@ rpb::Array f32_array(rpb::Shape shape, const std::vector<float>& values) {
     array.dtype = rpb::DType::f32;
     array.shape = std::move(shape);
     array.bytes.resize(values.size() * sizeof(float));
-    std::memcpy(array.bytes.data(), values.data(), array.bytes.size());
+    if (!values.empty()) { // memcpy from an empty vector's null data() is undefined
+        std::memcpy(array.bytes.data(), values.data(), array.bytes.size());
+    }
     return array;
 }
 
