@@ -103,7 +103,9 @@ Array make_array(DType dtype, rpb::Shape shape, const std::vector<T>& values) {
     a.dtype = dtype;
     a.shape = std::move(shape);
     a.bytes.resize(values.size() * sizeof(T));
-    std::memcpy(a.bytes.data(), values.data(), a.bytes.size());
+    if (!values.empty()) { // memcpy from an empty vector's null data() is undefined
+        std::memcpy(a.bytes.data(), values.data(), a.bytes.size());
+    }
     return a;
 }
 
