@@ -17,40 +17,13 @@ Prints one tab-separated line per measurement:
     peer_rss <max_rss_kb>          (ru_maxrss of this process, once at the end)
 """
 import argparse
-import math
-import os
 import resource
-import subprocess
-import sys
-import tempfile
 import time
 
 import torch
 import torch.nn.functional as F
 
-
-def relative_position_bucket(relative_position, bidirectional=True, num_buckets=32,
-                             max_distance=128):
-    # transformers/models/t5/modeling_t5.py, T5Attention._relative_position_bucket
-    relative_buckets = 0
-    if bidirectional:
-        num_buckets //= 2
-        relative_buckets += (relative_position > 0).to(torch.long) * num_buckets
-        relative_position = torch.abs(relative_position)
-    else:
-        relative_position = -torch.min(relative_position, torch.zeros_like(relative_position))
-    max_exact = num_buckets // 2
-    is_small = relative_position < max_exact
-    relative_position_if_large = max_exact + (
-        torch.log(relative_position.float() / max_exact)
-        / math.log(max_distance / max_exact)
-        * (num_buckets - max_exact)
-    ).to(torch.long)
-    relative_position_if_large = torch.min(
-        relative_position_if_large, torch.full_like(relative_position_if_large, num_buckets - 1)
-    )
-    relative_buckets += torch.where(is_small, relative_position, relative_position_if_large)
-    return relative_buckets
+from bench_peer_common import relative_position_bucket, run_rpbtool
 
 
 def t5_compute_bias(embedding, length):
@@ -105,21 +78,6 @@ class Layer:
         attn = F.softmax(attn, dim=-1)
         out = (attn @ v).transpose(1, 2).reshape(b, n, c)
         return self.proj(out)
-
-
-def run_rpbtool(command):
-    # Max RSS from /usr/bin/time -v: wait4's ru_maxrss of a child of this process would
-    # start from this (large) process's high-water mark, inherited across fork and exec.
-    with tempfile.NamedTemporaryFile("r", suffix=".time") as report:
-        timed = ["/usr/bin/time", "-v", "-o", report.name] + command
-        start = time.perf_counter()
-        with open(os.devnull, "wb") as devnull:
-            status = subprocess.call(timed, stdout=devnull)
-        elapsed = time.perf_counter() - start
-        if status != 0:
-            sys.exit(f"bench_attn_peer: {' '.join(command)} failed with status {status}")
-        rss = [line.split(":")[1] for line in report if "Maximum resident set size" in line]
-    return elapsed, int(rss[0])
 
 
 def sgemm_gflops(reps):

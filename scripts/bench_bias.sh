@@ -97,7 +97,7 @@ for q in 1024 4096; do
         [[ $mode == contiguous ]] && flag=(--contiguous)
         echo "bench_bias: q=$q peer ($mode) vs rpbtool, $reps reps" >&2
         "$python" "$root/scripts/bench_bias_peer.py" --qlen "$q" --heads "$heads" --reps "$reps" \
-            "${flag[@]}" --rss-file "$tmp/rss.txt" --rpbtool "$rpbtool" bias --qlen "$q" --heads "$heads" --format npy \
+            "${flag[@]}" --rpbtool "$rpbtool" bias --qlen "$q" --heads "$heads" --format npy \
             -o /dev/null >"$tmp/run_${q}_$mode.tsv"
     done
     cat "$tmp"/run_"$q"_*.tsv | awk '$1 == "rpbtool" {print $2}' >"$tmp/rpb_t"
