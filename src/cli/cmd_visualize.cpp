@@ -11,6 +11,7 @@
 #include "table_options.hpp"
 
 #include <charconv>
+#include <cstdint>
 #include <fmt/format.h>
 #include <memory>
 #include <optional>
@@ -114,9 +115,20 @@ HeatmapSpec attn_spec(const VisualizeOptions& o, std::optional<int64_t> head) {
     if (o.attn.input.empty()) {
         const Scheme scheme = make_scheme(o.attn.scheme);
         const int64_t n = given(o, "--tokens") ? o.attn.tokens : scheme.num_queries();
-        if (n > 0 && o.attn.batch > 0 && o.attn.table.heads > 0) {
-            check_drawable(o.attn.batch * o.attn.table.heads * n * n,
-                           "the attention probabilities");
+        int64_t values = 1;
+        for (const int64_t factor : {o.attn.batch, o.attn.table.heads, n, n}) {
+            if (factor < 1) {
+                values = 0; // run_attention names the bad option
+            } else if (__builtin_mul_overflow(values, factor, &values)) {
+                values = INT64_MAX;
+                break;
+            }
+        }
+        if (values > max_drawn_values) {
+            throw UsageError(fmt::format(
+                "--what attn: the probabilities ({}, {}, {}, {}) are too many values to draw at "
+                "once (at most {}): use a smaller --batch or fewer tokens",
+                o.attn.batch, o.attn.table.heads, n, n, max_drawn_values));
         }
     }
     const AttnRun run = run_attention(o.attn, true);

@@ -151,6 +151,8 @@ expect_error 2 "--input draws an array or, with --what attn, is the attention in
     visualize --what bucket --input "$WORK/bias.npy" -o "$WORK/x.png"
 expect_error 2 "the bias has 201326592 values, too many to draw at once (at most 67108864): pick one head with --head K or use shorter sequences" \
     visualize --qlen 4096 -o "$WORK/x.png"
+expect_error 2 "--what attn: the probabilities (1, 12, 4096, 4096) are too many values to draw at once (at most 67108864): use a smaller --batch or fewer tokens" \
+    visualize --what attn --qlen 4096 -o "$WORK/x.png"
 expect_error 2 "--num-buckets applies to --type t5, not --type 2d" \
     visualize --window 7x7 --num-buckets 8 -o "$WORK/x.png"
 
