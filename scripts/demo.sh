@@ -26,6 +26,12 @@ picture() {
 
 "$rpbtool" bucket --summary -o "$out/t5_summary.txt"
 echo "demo: $out/t5_summary.txt" >&2
+# The index maps of the standard configurations in samples/, as NPY for numpy/PyTorch.
+for config in samples/*.toml; do
+    name=$(basename "$config" .toml)
+    "$rpbtool" --config "$config" bucket -o "$out/${name}_map.npy"
+    echo "demo: $out/${name}_map.npy" >&2
+done
 
 picture t5_buckets "T5 bucket map, 32 buckets, max distance 128, 128 queries and keys: \
 16 buckets per direction, exact for distances below 8, logarithmic bands out to 128; keys \
