@@ -4,6 +4,7 @@
 #include "rpb/error.hpp"
 #include "rpb/random.hpp"
 
+#include <algorithm>
 #include <bit>
 #include <cmath>
 #include <cstdint>
@@ -117,4 +118,28 @@ TEST_CASE("rpb::normal_values rejects bad arguments") {
                          rpb::UsageError);
     CHECK_THROWS_AS(rpb::trunc_normal_values(0, 3, NAN), rpb::UsageError);
     CHECK(rpb::normal_values(4, 3, 0.0F) == std::vector<float>{0.0F, 0.0F, 0.0F});
+}
+
+TEST_CASE("rpb::polar_normal_values: deterministic, normal, index-addressed") {
+    const std::vector<float> a = rpb::polar_normal_values(7, 300001, 1.0f, 2);
+    const std::vector<float> b = rpb::polar_normal_values(7, 300001, 1.0f, 2);
+    CHECK(a == b);
+    // Every value depends on its index only: a shorter run (single-threaded) is a prefix.
+    const std::vector<float> prefix = rpb::polar_normal_values(7, 1001, 1.0f, 2);
+    CHECK(std::equal(prefix.begin(), prefix.end(), a.begin()));
+    CHECK(rpb::polar_normal_values(8, 1001, 1.0f, 2) != prefix);
+    double sum = 0, squares = 0;
+    for (float v : a) {
+        sum += v;
+        squares += static_cast<double>(v) * v;
+    }
+    const double mean = sum / static_cast<double>(a.size());
+    const double sd = std::sqrt(squares / static_cast<double>(a.size()) - mean * mean);
+    CHECK(std::fabs(mean) < 0.01);
+    CHECK(std::fabs(sd - 1.0) < 0.01);
+    const std::vector<float> scaled = rpb::polar_normal_values(7, 1001, 0.5f, 2);
+    for (size_t i = 0; i < scaled.size(); ++i) {
+        CHECK(scaled[i] == doctest::Approx(0.5 * prefix[i]).epsilon(1e-6));
+    }
+    CHECK_THROWS_AS(rpb::polar_normal_values(7, -1, 1.0f, 2), rpb::UsageError);
 }

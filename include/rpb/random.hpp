@@ -68,4 +68,13 @@ std::vector<float> normal_values(uint64_t seed, int64_t count, float std,
 std::vector<float> trunc_normal_values(uint64_t seed, int64_t count, float std,
                                        uint64_t stream = random_stream::table);
 
+/// `count` normal(0, std) values by Marsaglia's polar method, about three times cheaper than
+/// normal_values (one log per two values, no cosine); used for large random inputs. Pair p
+/// (values 2p and 2p + 1) takes the first point (x, y) = (2u - 1, 2v - 1), u and v the unit
+/// doubles of values 128p + 2a and 128p + 2a + 1 of the stream (a = 0, 1, ...), with
+/// 0 < s = x^2 + y^2 < 1, and gives x * f, y * f with f = std * sqrt(-2 ln(s) / s), computed
+/// in double and rounded to float32. Same errors as normal_values.
+std::vector<float> polar_normal_values(uint64_t seed, int64_t count, float std,
+                                       uint64_t stream = random_stream::table);
+
 } // namespace rpb

@@ -214,8 +214,8 @@ AttnRun run_attention(const AttnOptions& o, bool want_probs) {
                                          o.tokens, run.scheme.describe(), n));
         }
         const Shape shape{o.batch, n, run.embed_dim};
-        x = FloatTensor(shape,
-                        normal_values(o.table.seed, shape_size(shape), 1.0f, random_stream::input));
+        x = FloatTensor(shape, polar_normal_values(o.table.seed, shape_size(shape), 1.0f,
+                                                   random_stream::input));
     } else if (x.dim(1) != n) {
         throw Error(fmt::format("--input {} has {} tokens, but {} has {}", o.input, x.dim(1),
                                 run.scheme.describe(), n));

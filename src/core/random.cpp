@@ -120,4 +120,49 @@ std::vector<float> trunc_normal_values(uint64_t seed, int64_t count, float std, 
     });
 }
 
+std::vector<float> polar_normal_values(uint64_t seed, int64_t count, float std, uint64_t stream) {
+    check_arguments(count, std);
+    const uint64_t key = random_key(seed, stream);
+    const double sigma = std;
+    std::vector<float> values(static_cast<size_t>(count));
+    // Pair p fills values 2p and 2p + 1 from the first point of its own counter block that
+    // falls inside the unit disc, so every value depends only on (seed, stream, index).
+    auto run = [&](int64_t first_pair, int64_t end_pair) {
+        for (int64_t p = first_pair; p < end_pair; ++p) {
+            double x = 0, y = 0, s = 0;
+            for (uint64_t attempt = 0; attempt < 64; ++attempt) {
+                const uint64_t counter = 128 * static_cast<uint64_t>(p) + 2 * attempt;
+                x = 2.0 * unit_double(random_bits(key, counter)) - 1.0;
+                y = 2.0 * unit_double(random_bits(key, counter + 1)) - 1.0;
+                s = x * x + y * y;
+                if (s > 0.0 && s < 1.0) {
+                    break;
+                }
+            }
+            const double factor =
+                s > 0.0 && s < 1.0 ? sigma * std::sqrt(-2.0 * std::log(s) / s) : 0.0;
+            values[static_cast<size_t>(2 * p)] = static_cast<float>(x * factor);
+            if (2 * p + 1 < count) {
+                values[static_cast<size_t>(2 * p + 1)] = static_cast<float>(y * factor);
+            }
+        }
+    };
+    const int64_t pairs = (count + 1) / 2;
+    const int64_t threads = std::clamp<int64_t>(std::thread::hardware_concurrency(), 1, 8);
+    if (pairs < (int64_t{1} << 15) || threads == 1) {
+        run(0, pairs);
+        return values;
+    }
+    std::vector<std::thread> workers;
+    const int64_t chunk = (pairs + threads - 1) / threads;
+    for (int64_t t = 1; t < threads; ++t) {
+        workers.emplace_back(run, std::min(pairs, t * chunk), std::min(pairs, (t + 1) * chunk));
+    }
+    run(0, std::min(pairs, chunk));
+    for (auto& worker : workers) {
+        worker.join();
+    }
+    return values;
+}
+
 } // namespace rpb
