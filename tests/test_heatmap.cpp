@@ -1,4 +1,5 @@
 #include "colormap_csv.hpp"
+#include "decoded_png.hpp"
 #include "rpb/error.hpp"
 #include "rpb/heatmap.hpp"
 #include "rpb/png.hpp"
@@ -6,7 +7,6 @@
 #include <cmath>
 #include <doctest/doctest.h>
 #include <limits>
-#include <stb_image.h>
 #include <string>
 #include <utility>
 #include <vector>
@@ -19,31 +19,10 @@ using rpb::ValueScale;
 
 namespace {
 
-// A PNG decoded by stb_image, independently of rpb::Image.
-struct Decoded {
-    int width = 0;
-    int height = 0;
-    std::vector<unsigned char> rgb;
-    Rgb at(int x, int y) const {
-        const size_t i = (static_cast<size_t>(y) * static_cast<size_t>(width) + x) * 3;
-        return {rgb[i], rgb[i + 1], rgb[i + 2]};
-    }
-};
-
-Decoded decode(const std::string& png) {
-    Decoded d;
-    int channels = 0;
-    unsigned char* p =
-        stbi_load_from_memory(reinterpret_cast<const unsigned char*>(png.data()),
-                              static_cast<int>(png.size()), &d.width, &d.height, &channels, 3);
-    REQUIRE(p != nullptr);
-    d.rgb.assign(p, p + static_cast<size_t>(d.width) * d.height * 3);
-    stbi_image_free(p);
-    return d;
-}
+using Decoded = DecodedPng;
 
 Decoded render(const HeatmapSpec& spec, RenderInfo& info) {
-    return decode(rpb::encode_png(rpb::render_heatmap(spec, &info)));
+    return decode_png(rpb::encode_png(rpb::render_heatmap(spec, &info)));
 }
 
 // Centre pixel of drawn cell (i, j) of panel p.

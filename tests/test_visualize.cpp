@@ -1,4 +1,5 @@
 #include "colormap_csv.hpp"
+#include "decoded_png.hpp"
 #include "rpb/error.hpp"
 #include "rpb/heatmap.hpp"
 #include "rpb/png.hpp"
@@ -10,7 +11,6 @@
 #include <fstream>
 #include <limits>
 #include <nlohmann/json.hpp>
-#include <stb_image.h>
 #include <string>
 #include <vector>
 
@@ -33,28 +33,10 @@ nlohmann::json golden(const std::string& name) {
     return nlohmann::json::parse(in)["data"];
 }
 
-// A PNG decoded by stb_image, independently of rpb::Image.
-struct Decoded {
-    int width = 0;
-    int height = 0;
-    std::vector<unsigned char> rgb;
-    Rgb at(int x, int y) const {
-        const size_t i = (static_cast<size_t>(y) * static_cast<size_t>(width) + x) * 3;
-        return {rgb[i], rgb[i + 1], rgb[i + 2]};
-    }
-};
+using Decoded = DecodedPng;
 
 Decoded render(const HeatmapSpec& spec, RenderInfo& info) {
-    const std::string png = rpb::encode_png(rpb::render_heatmap(spec, &info));
-    Decoded d;
-    int channels = 0;
-    unsigned char* p =
-        stbi_load_from_memory(reinterpret_cast<const unsigned char*>(png.data()),
-                              static_cast<int>(png.size()), &d.width, &d.height, &channels, 3);
-    REQUIRE(p != nullptr);
-    d.rgb.assign(p, p + static_cast<size_t>(d.width) * d.height * 3);
-    stbi_image_free(p);
-    return d;
+    return decode_png(rpb::encode_png(rpb::render_heatmap(spec, &info)));
 }
 
 // Centre pixel of drawn cell (i, j) of panel p.
