@@ -28,6 +28,9 @@ template <typename T>
 struct RowSource {
     Shape shape;
     std::function<void(int64_t first_row, int64_t count, T* out)> fill;
+    /// The whole tensor, when it is already in memory (rows_of): NPY output is then written
+    /// straight from it, without copying into (and first touching) block buffers.
+    const T* in_memory = nullptr;
 
     int64_t row_length() const { return shape.empty() ? 1 : shape.back(); }
     int64_t num_rows() const;

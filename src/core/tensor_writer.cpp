@@ -100,6 +100,11 @@ void write_npy(OutputFile& out, const RowSource<T>& source) {
     out.write(npy_header(npy_descr<T>(), source.shape));
     // The data is little-endian on every machine rpbtool builds for (x86-64, aarch64).
     static_assert(std::endian::native == std::endian::little);
+    if (source.in_memory != nullptr) {
+        out.write(source.in_memory,
+                  static_cast<size_t>(source.num_rows() * source.row_length()) * sizeof(T));
+        return;
+    }
     for_each_block(source, [&](int64_t, int64_t count, const T* values) {
         out.write(values, static_cast<size_t>(count * source.row_length()) * sizeof(T));
     });
@@ -201,6 +206,7 @@ RowSource<T> rows_of(const Tensor<T>& tensor) {
     RowSource<T> source;
     source.shape = tensor.shape();
     const int64_t length = source.row_length();
+    source.in_memory = tensor.data();
     source.fill = [&tensor, length](int64_t first, int64_t count, T* out) {
         std::copy_n(tensor.data() + first * length, count * length, out);
     };
