@@ -10,7 +10,7 @@
 #   $BUILD/rpbtool). A small timing probe with the same options is also built here from
 #   $BUILD/librpbcore.a: it calls rpb::attention_forward in-process to time the attention
 #   core apart from start-up and projections (the whole-process numbers are rpbtool's own).
-# - Whole process for rpbtool (start-up, init, output to /dev/null), in-process after import
+# - Whole process for rpbtool (start-up, reading a numpy-made input, output to /dev/null), in-process after import
 #   for the peer; they alternate in one run (bench_attn_peer.py drives both); medians and
 #   ratios. Peak memory: /usr/bin/time -v for rpbtool, ru_maxrss of its own process (torch
 #   import included) for the peer.
@@ -180,17 +180,41 @@ core_gflops() {
     done | median
 }
 
-rows=()
-# bench NAME PEER_ARGS -- RPBTOOL_ARGS
-bench() {
-    local name=$1
+# make_input FILE B N E: a standard-normal float32 (B, N, E) input, made once and not timed
+# (the peer's input is made before its timer starts too); rpbtool reads it as a whole
+# process does: start-up, reading input, writing output.
+make_input() {
+    "$python" -c "import sys, numpy as np
+np.save(sys.argv[1], np.random.default_rng(0).standard_normal(
+    (int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])), dtype=np.float32))" "$@"
+}
+
+# tool_args INPUT ARGS...: the rpbtool options for ARGS with --input INPUT instead of the
+# random input's --batch.
+tool_args() {
+    local input=$1 skip=0 a
     shift
+    for a in "$@"; do
+        if ((skip)); then skip=0; continue; fi
+        if [[ $a == --batch ]]; then skip=1; continue; fi
+        printf '%s\n' "$a"
+    done
+    printf '%s\n' --input "$input"
+}
+
+rows=()
+# bench NAME INPUT PEER_ARGS -- RPBTOOL_ARGS
+bench() {
+    local name=$1 input=$2
+    shift 2
     local peer_args=()
     while [[ $1 != -- ]]; do peer_args+=("$1"); shift; done
     shift
+    local args=()
+    mapfile -t args < <(tool_args "$input" "$@")
     echo "bench_attn: $name, $reps alternating reps" >&2
     "$python" "$root/scripts/bench_attn_peer.py" "${peer_args[@]}" --reps "$reps" \
-        --rpbtool "${rpbtool[@]}" attn "$@" --format npy -o /dev/null >"$tmp/run.tsv"
+        --rpbtool "${rpbtool[@]}" attn "${args[@]}" --format npy -o /dev/null >"$tmp/run.tsv"
     local rpb_t peer_t rpb_rss peer_rss sgemm core
     rpb_t=$(awk '$1 == "rpbtool" {print $2}' "$tmp/run.tsv" | median)
     rpb_rss=$(awk '$1 == "rpbtool" {print $3}' "$tmp/run.tsv" | sort -g | tail -1)
@@ -204,11 +228,15 @@ bench() {
             n, t, r / 1024, p, pr / 1024, p / t, s, c, 100 * c / s }')")
 }
 
-bench "T5, N=4096, E=768, 12 heads, scale 1" --case t5 --qlen 4096 --embed-dim 768 \
+make_input "$tmp/x4096.npy" 1 4096 768
+make_input "$tmp/x2048.npy" 1 2048 768
+make_input "$tmp/xswin.npy" 256 49 96
+make_input "$tmp/x16384.npy" 1 16384 768
+bench "T5, N=4096, E=768, 12 heads, scale 1" "$tmp/x4096.npy" --case t5 --qlen 4096 --embed-dim 768 \
     --heads 12 --scale 1 -- --type t5 --qlen 4096 --embed-dim 768 --heads 12 --scale 1
-bench "T5, N=2048, E=768, 12 heads, scale 1" --case t5 --qlen 2048 --embed-dim 768 \
+bench "T5, N=2048, E=768, 12 heads, scale 1" "$tmp/x2048.npy" --case t5 --qlen 2048 --embed-dim 768 \
     --heads 12 --scale 1 -- --type t5 --qlen 2048 --embed-dim 768 --heads 12 --scale 1
-bench "Swin, 256 windows of 7x7, E=96, 3 heads" --case swin --window 7x7 --batch 256 \
+bench "Swin, 256 windows of 7x7, E=96, 3 heads" "$tmp/xswin.npy" --case swin --window 7x7 --batch 256 \
     --embed-dim 96 --heads 3 -- --type 2d --window 7x7 --batch 256 --embed-dim 96 --heads 3
 
 # N=16384: rpbtool alone (the peer would materialise 12 x 16384^2 floats several times over).
@@ -218,8 +246,8 @@ big=(--type t5 --qlen 16384 --embed-dim 768 --heads 12 --scale 1)
 for ((r = 0; r < 3; ++r)); do
     echo "bench_attn: N=16384 rpbtool alone, rep $((r + 1))/3" >&2
     start=$(date +%s.%N)
-    /usr/bin/time -v -o "$tmp/time.txt" "${rpbtool[@]}" attn "${big[@]}" --format npy \
-        -o /dev/null
+    /usr/bin/time -v -o "$tmp/time.txt" "${rpbtool[@]}" attn "${big[@]}" \
+        --input "$tmp/x16384.npy" --format npy -o /dev/null
     end=$(date +%s.%N)
     awk -v s="$start" -v e="$end" 'BEGIN {print e - s}' >>"$tmp/big_t"
     awk -F': ' '/Maximum resident set size/ {print $2}' "$tmp/time.txt" >>"$tmp/big_rss"
@@ -248,8 +276,10 @@ tool_name="\`${rpbtool[0]#"$root/"}\`"
     printf '%s\n' "${rows[@]}"
     echo
     echo "- rpbtool: \`attn --type t5 --qlen N --embed-dim 768 --heads 12 --scale 1 --format npy"
-    echo "  -o /dev/null\` (Swin: \`--type 2d --window 7x7 --batch 256 --embed-dim 96 --heads 3\`),"
-    echo "  random input and weights from seed 0, timed from fork to exit under /usr/bin/time -v."
+    echo "  --input x.npy -o /dev/null\` (Swin: \`--type 2d --window 7x7 --embed-dim 96 --heads 3\` on a"
+    echo "  (256, 49, 96) input), weights from seed 0; the float32 input is made by numpy before the"
+    echo "  run, as the peer's is; timed from fork to exit (start-up, reading the input, writing the"
+    echo "  output) under /usr/bin/time -v."
     echo "- Peer: qkv linear, bias as the published models build it (HF T5: bucket map over all"
     echo "  pairs in float32, embedding gather, permute to (1, H, q, k); Swin: table gather through"
     echo "  the precomputed index, permute), \`softmax(scale * q @ k^T + bias) @ v\` with the bias"
