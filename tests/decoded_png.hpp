@@ -1,9 +1,13 @@
-// Test helper: a PNG decoded by stb_image (Debian's libstb), independently of rpb::Image,
-// so that tests check the bytes a user's viewer would see.
+// Test helpers: a PNG decoded by stb_image (Debian's libstb), independently of rpb::Image,
+// so that tests check the bytes a user's viewer would see; and probes of rendered heatmaps.
 #pragma once
 
 #include "rpb/colormap.hpp"
+#include "rpb/heatmap.hpp"
+#include "rpb/png.hpp"
 
+#include <algorithm>
+#include <cmath>
 #include <cstddef>
 #include <doctest/doctest.h>
 #include <stb_image.h>
@@ -31,4 +35,23 @@ inline DecodedPng decode_png(const std::string& png) {
     d.rgb.assign(p, p + static_cast<size_t>(d.width) * d.height * 3);
     stbi_image_free(p);
     return d;
+}
+
+/// The heatmap rendered, encoded and decoded again.
+inline DecodedPng render_decoded(const rpb::HeatmapSpec& spec, rpb::RenderInfo& info) {
+    return decode_png(rpb::encode_png(rpb::render_heatmap(spec, &info)));
+}
+
+/// Centre pixel of drawn cell (i, j) of panel p.
+inline rpb::Rgb cell_pixel(const DecodedPng& d, const rpb::RenderInfo& info, size_t p, int i,
+                           int j) {
+    const rpb::PixelRect& r = info.panels.at(p);
+    return d.at(r.x + j * info.cell_px + info.cell_px / 2,
+                r.y + i * info.cell_px + info.cell_px / 2);
+}
+
+/// matplotlib's colour-map entry for a normalised value, written out here rather than taken
+/// from rpb.
+inline size_t colormap_entry(double t) {
+    return t < 0 ? 0 : std::min<size_t>(static_cast<size_t>(std::floor(t * 256.0)), 255);
 }

@@ -19,27 +19,6 @@ using rpb::ValueScale;
 
 namespace {
 
-using Decoded = DecodedPng;
-
-Decoded render(const HeatmapSpec& spec, RenderInfo& info) {
-    return decode_png(rpb::encode_png(rpb::render_heatmap(spec, &info)));
-}
-
-// Centre pixel of drawn cell (i, j) of panel p.
-Rgb cell(const Decoded& d, const RenderInfo& info, size_t p, int i, int j) {
-    const rpb::PixelRect& r = info.panels.at(p);
-    return d.at(r.x + j * info.cell_px + info.cell_px / 2,
-                r.y + i * info.cell_px + info.cell_px / 2);
-}
-
-// matplotlib's entry for a normalised value, written out here rather than taken from rpb.
-size_t entry_of(double t) {
-    if (t < 0) {
-        return 0;
-    }
-    return std::min<size_t>(static_cast<size_t>(std::floor(t * 256.0)), 255);
-}
-
 template <typename F>
 FloatTensor matrix(int64_t rows, int64_t cols, F f) {
     FloatTensor t({rows, cols});
@@ -62,7 +41,7 @@ TEST_CASE("rpb::render_heatmap paints ids with viridis over [min, max]") {
     spec.panels.push_back(
         {"index", matrix(7, 7, [](int64_t i, int64_t j) { return float(i - j + 6); })});
     RenderInfo info;
-    const Decoded d = render(spec, info);
+    const DecodedPng d = render_decoded(spec, info);
     CHECK(d.width == info.width);
     CHECK(d.height == info.height);
     CHECK(info.reduction == 1);
@@ -77,7 +56,7 @@ TEST_CASE("rpb::render_heatmap paints ids with viridis over [min, max]") {
         for (int j = 0; j < 7; ++j) {
             CAPTURE(i);
             CAPTURE(j);
-            CHECK(cell(d, info, 0, i, j) == viridis[entry_of((i - j + 6) / 12.0)]);
+            CHECK(cell_pixel(d, info, 0, i, j) == viridis[colormap_entry((i - j + 6) / 12.0)]);
         }
     }
     // The colour bar: top row entry 255, bottom row entry 0, whatever its height.
@@ -104,13 +83,13 @@ TEST_CASE("rpb::render_heatmap symmetric: centred on zero, one range over all pa
     b.at(2, 3) = 0.04f; // h = 0.04, from the second panel
     spec.panels = {{"head 0", a}, {"head 1", b}};
     RenderInfo info;
-    const Decoded d = render(spec, info);
+    const DecodedPng d = render_decoded(spec, info);
     CHECK(info.value_min == doctest::Approx(-0.04));
     CHECK(info.value_max == doctest::Approx(0.04));
-    CHECK(cell(d, info, 0, 1, 1) == rdbu[128]);                        // 0: t = 0.5
-    CHECK(cell(d, info, 0, 0, 0) == rdbu[entry_of(0.5 - 0.5 * 0.5)]);  // -h/2 -> 64
-    CHECK(cell(d, info, 0, 0, 1) == rdbu[entry_of(0.5 + 0.5 * 0.25)]); // +h/4 -> 160
-    CHECK(cell(d, info, 1, 2, 3) == rdbu[255]);
+    CHECK(cell_pixel(d, info, 0, 1, 1) == rdbu[128]);                              // 0: t = 0.5
+    CHECK(cell_pixel(d, info, 0, 0, 0) == rdbu[colormap_entry(0.5 - 0.5 * 0.5)]);  // -h/2 -> 64
+    CHECK(cell_pixel(d, info, 0, 0, 1) == rdbu[colormap_entry(0.5 + 0.5 * 0.25)]); // +h/4 -> 160
+    CHECK(cell_pixel(d, info, 1, 2, 3) == rdbu[255]);
     const rpb::PixelRect& bar = info.colorbar;
     CHECK(d.at(bar.x + bar.width / 2, bar.y) == rdbu[255]);
     CHECK(d.at(bar.x + bar.width / 2, bar.y + bar.height - 1) == rdbu[0]);
@@ -122,11 +101,11 @@ TEST_CASE("rpb::render_heatmap symmetric all-zero bias paints the centre colour"
     spec.scale = ValueScale::symmetric;
     spec.panels = {{"head 0", FloatTensor({5, 5}, 0.0f)}};
     RenderInfo info;
-    const Decoded d = render(spec, info);
+    const DecodedPng d = render_decoded(spec, info);
     CHECK(info.value_max == 0);
     for (int i = 0; i < 5; ++i) {
         for (int j = 0; j < 5; ++j) {
-            CHECK(cell(d, info, 0, i, j) == rdbu[128]);
+            CHECK(cell_pixel(d, info, 0, i, j) == rdbu[128]);
         }
     }
 }
@@ -140,7 +119,7 @@ TEST_CASE("rpb::render_heatmap draws one panel per head in a grid") {
         spec.panels.push_back({"head " + std::to_string(h), FloatTensor({16, 16}, float(h))});
     }
     RenderInfo info;
-    const Decoded d = render(spec, info);
+    const DecodedPng d = render_decoded(spec, info);
     REQUIRE(info.panels.size() == 12);
     CHECK(info.width <= 4096);
     CHECK(info.height <= 4096);
@@ -156,7 +135,8 @@ TEST_CASE("rpb::render_heatmap draws one panel per head in a grid") {
                                r.y >= o.y + o.height || o.y >= r.y + r.height;
             CHECK(apart);
         }
-        CHECK(cell(d, info, p, 15, 15) == magma[entry_of(static_cast<double>(p) / 11.0)]);
+        CHECK(cell_pixel(d, info, p, 15, 15) ==
+              magma[colormap_entry(static_cast<double>(p) / 11.0)]);
     }
     // Reading order: left to right, then the next row.
     CHECK(info.panels[1].x > info.panels[0].x);
@@ -171,7 +151,7 @@ TEST_CASE("rpb::render_heatmap reduces large maps and says so") {
     const auto f = [](int64_t i, int64_t j) { return float((i * 3 + j) % 7); };
     spec.panels = {{"head 0", matrix(5000, 5000, f)}};
     RenderInfo info;
-    const Decoded d = render(spec, info);
+    const DecodedPng d = render_decoded(spec, info);
     CHECK(info.reduction > 1);
     CHECK(info.note.find("reduced 1:" + std::to_string(info.reduction)) == 0);
     CHECK(info.panels[0].width <= 1024);
@@ -188,8 +168,8 @@ TEST_CASE("rpb::render_heatmap reduces large maps and says so") {
                 sum += f(i, j);
             }
         }
-        CHECK(cell(d, info, 0, bi, bj) ==
-              viridis[entry_of(sum / static_cast<double>(k * k) / 6.0)]);
+        CHECK(cell_pixel(d, info, 0, bi, bj) ==
+              viridis[colormap_entry(sum / static_cast<double>(k * k) / 6.0)]);
     }
 }
 
@@ -200,13 +180,13 @@ TEST_CASE("rpb::render_heatmap reduced ids take each block's top-left id") {
     const auto f = [](int64_t i, int64_t j) { return float((i + 2 * j) % 32); };
     spec.panels = {{"bucket", matrix(3000, 2100, f)}};
     RenderInfo info;
-    const Decoded d = render(spec, info);
+    const DecodedPng d = render_decoded(spec, info);
     REQUIRE(info.reduction == 3);
     CHECK(info.note.find("top-left id") != std::string::npos);
     CHECK(info.panels[0].width == 700);
     CHECK(info.panels[0].height == 1000);
     for (const auto& [bi, bj] : {std::pair<int, int>{0, 0}, {1, 1}, {999, 699}, {500, 3}}) {
-        CHECK(cell(d, info, 0, bi, bj) == viridis[entry_of(f(bi * 3, bj * 3) / 31.0)]);
+        CHECK(cell_pixel(d, info, 0, bi, bj) == viridis[colormap_entry(f(bi * 3, bj * 3) / 31.0)]);
     }
 }
 
@@ -215,7 +195,7 @@ TEST_CASE("rpb::render_heatmap with a given cell size") {
     spec.panels = {{"a", FloatTensor({10, 20}, 1.0f)}};
     spec.cell_px = 3;
     RenderInfo info;
-    const Decoded d = render(spec, info);
+    const DecodedPng d = render_decoded(spec, info);
     CHECK(info.cell_px == 3);
     CHECK(info.reduction == 1);
     CHECK(info.panels[0].width == 60);
@@ -274,9 +254,9 @@ TEST_CASE("rpb::render_heatmap draws a single value and non-ASCII titles") {
     spec.scale = ValueScale::symmetric;
     spec.panels = {{"", FloatTensor({1, 1}, -2.5f)}};
     RenderInfo info;
-    const Decoded d = render(spec, info);
+    const DecodedPng d = render_decoded(spec, info);
     CHECK(info.cell_px == 48);
     CHECK(info.colorbar.height >= 100); // a bar, not a sliver, even beside one cell
     CHECK(d.width == info.width);
-    CHECK(cell(d, info, 0, 0, 0) == read_colormap_csv("RdBu_r.csv")[0]);
+    CHECK(cell_pixel(d, info, 0, 0, 0) == read_colormap_csv("RdBu_r.csv")[0]);
 }

@@ -33,24 +33,6 @@ nlohmann::json golden(const std::string& name) {
     return nlohmann::json::parse(in)["data"];
 }
 
-using Decoded = DecodedPng;
-
-Decoded render(const HeatmapSpec& spec, RenderInfo& info) {
-    return decode_png(rpb::encode_png(rpb::render_heatmap(spec, &info)));
-}
-
-// Centre pixel of drawn cell (i, j) of panel p.
-Rgb cell(const Decoded& d, const RenderInfo& info, size_t p, int i, int j) {
-    const rpb::PixelRect& r = info.panels.at(p);
-    return d.at(r.x + j * info.cell_px + info.cell_px / 2,
-                r.y + i * info.cell_px + info.cell_px / 2);
-}
-
-// matplotlib's entry rule, written out here.
-size_t entry_of(double t) {
-    return t < 0 ? 0 : std::min<size_t>(static_cast<size_t>(std::floor(t * 256.0)), 255);
-}
-
 Scheme swin(int64_t h, int64_t w, bool cls = false) {
     Scheme s;
     s.type = SchemeType::window2d;
@@ -113,7 +95,7 @@ TEST_CASE("rpb::bucket_heatmap draws the index map as ids, one panel") {
 TEST_CASE("rpb::bucket_heatmap t5 4096 x 4096 stays within the size bound") {
     RenderInfo info;
     const HeatmapSpec spec = rpb::bucket_heatmap(t5(4096));
-    const Decoded d = render(spec, info);
+    const DecodedPng d = render_decoded(spec, info);
     CHECK(d.width <= 4096);
     CHECK(d.height <= 4096);
     CHECK(info.panels.at(0).width <= 1024);
@@ -123,8 +105,8 @@ TEST_CASE("rpb::bucket_heatmap t5 4096 x 4096 stays within the size bound") {
     // over [0, 31].
     const auto viridis = read_colormap_csv("viridis.csv");
     const nlohmann::json map = golden("t5_b32_d128_bidirectional_q10_k10.json");
-    CHECK(cell(d, info, 0, 0, 1) == viridis[entry_of(map[0][4].get<double>() / 31.0)]);
-    CHECK(cell(d, info, 0, 1, 0) == viridis[entry_of(map[4][0].get<double>() / 31.0)]);
+    CHECK(cell_pixel(d, info, 0, 0, 1) == viridis[colormap_entry(map[0][4].get<double>() / 31.0)]);
+    CHECK(cell_pixel(d, info, 0, 1, 0) == viridis[colormap_entry(map[4][0].get<double>() / 31.0)]);
 }
 
 TEST_CASE("rpb::bias_heatmap matrix: a panel per head, pixels are the RdBu_r entries") {
@@ -139,7 +121,7 @@ TEST_CASE("rpb::bias_heatmap matrix: a panel per head, pixels are the RdBu_r ent
     CHECK(spec.panels[2].title == "head 2");
     const nlohmann::json map = golden("swin_index_2x3.json");
     RenderInfo info;
-    const Decoded d = render(spec, info);
+    const DecodedPng d = render_decoded(spec, info);
     CHECK(info.panels.size() == 3);
     double h = 0; // max |v| over all heads: one shared range
     for (const float v : table.values()) {
@@ -151,8 +133,8 @@ TEST_CASE("rpb::bias_heatmap matrix: a panel per head, pixels are the RdBu_r ent
             for (int j = 0; j < 6; ++j) {
                 const float v = table.at(map[i][j].get<int64_t>(), p);
                 CHECK(spec.panels[static_cast<size_t>(p)].values.at(i, j) == v);
-                CHECK(cell(d, info, static_cast<size_t>(p), i, j) ==
-                      rdbu[entry_of(0.5 + 0.5 * static_cast<double>(v) / h)]);
+                CHECK(cell_pixel(d, info, static_cast<size_t>(p), i, j) ==
+                      rdbu[colormap_entry(0.5 + 0.5 * static_cast<double>(v) / h)]);
             }
         }
     }
@@ -204,14 +186,14 @@ TEST_CASE("rpb::bias_heatmap a zero table paints the centre colour") {
     const auto rdbu = read_colormap_csv("RdBu_r.csv");
     const FloatTensor table = rpb::init_table(169, 3, rpb::TableInit::zeros, 0.02f, 0);
     RenderInfo info;
-    const Decoded d =
-        render(rpb::bias_heatmap(swin(7, 7), table, BiasView::table, std::nullopt, "zeros"), info);
+    const DecodedPng d = render_decoded(
+        rpb::bias_heatmap(swin(7, 7), table, BiasView::table, std::nullopt, "zeros"), info);
     REQUIRE(info.panels.size() == 3);
     CHECK(info.cell_px >= 24); // a 13 x 13 table is drawn large enough to read
     for (size_t p = 0; p < 3; ++p) {
         for (int i = 0; i < 13; i += 4) {
             for (int j = 0; j < 13; j += 3) {
-                CHECK(cell(d, info, p, i, j) == rdbu[128]);
+                CHECK(cell_pixel(d, info, p, i, j) == rdbu[128]);
             }
         }
     }
