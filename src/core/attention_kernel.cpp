@@ -26,7 +26,7 @@ struct Workspace {
     std::vector<float> m;     // running row maximum
     std::vector<float> l;     // running row sum
     std::vector<float> alpha; // per-row rescale of o for the current key block
-    std::vector<float> sum;   // per-row sum of the current block's probabilities
+    std::vector<float> sum;   // per-row sum of the current block's probabilities (first its maxima)
 };
 
 // What one work item reads, resolved once per item.
@@ -62,6 +62,22 @@ int64_t valid_keys(int64_t i, int64_t k0, int64_t tokens, bool causal) {
     return std::max<int64_t>(limit, 0);
 }
 
+// Logits of key block kb for the item's queries into ws.s: q k^T (the scale is folded into
+// q) plus bias, masked; row r's maximum goes to block_max[r]. Both passes of run_item use it.
+void score_block(const ItemView& it, const BiasSource& bias, const AttentionDims& dims, bool causal,
+                 int64_t dpad, int64_t kb, Workspace& ws, float* block_max) {
+    const int64_t rows4 = (it.nq + 3) / 4 * 4;
+    const int64_t k0 = kb * kBlockKeys;
+    tile_gemm(rows4, kBlockKeys, dpad, it.q, dpad, it.kt + kb * dpad * kBlockKeys, kBlockKeys,
+              ws.s.data(), kBlockKeys, nullptr);
+    for (int64_t r = 0; r < it.nq; ++r) {
+        const int64_t i = it.q0 + r;
+        float* row = ws.s.data() + r * kBlockKeys;
+        block_max[r] = add_bias_and_mask(row, valid_keys(i, k0, dims.tokens, causal),
+                                         tile_bias(bias, dims, it.h, i, k0));
+    }
+}
+
 void run_item(const ItemView& it, const BiasSource& bias, const AttentionDims& dims, bool causal,
               int64_t dpad, Workspace& ws, float* merged, float* probs) {
     const int64_t rows4 = (it.nq + 3) / 4 * 4;
@@ -75,15 +91,11 @@ void run_item(const ItemView& it, const BiasSource& bias, const AttentionDims& d
 
     for (int64_t kb = 0; kb < nblocks; ++kb) {
         const int64_t k0 = kb * kBlockKeys;
-        tile_gemm(rows4, kBlockKeys, dpad, it.q, dpad, it.kt + kb * dpad * kBlockKeys, kBlockKeys,
-                  ws.s.data(), kBlockKeys, nullptr);
+        score_block(it, bias, dims, causal, dpad, kb, ws, ws.sum.data());
         for (int64_t r = 0; r < it.nq; ++r) {
-            const int64_t i = it.q0 + r;
-            const int64_t valid = valid_keys(i, k0, n, causal);
+            const int64_t valid = valid_keys(it.q0 + r, k0, n, causal);
             float* row = ws.s.data() + r * kBlockKeys;
-            const float block_max =
-                add_bias_and_mask(row, valid, tile_bias(bias, dims, it.h, i, k0));
-            const float m_new = std::max(ws.m[r], block_max);
+            const float m_new = std::max(ws.m[r], ws.sum[r]); // ws.sum holds the block maxima
             // A row's first block holds key 0, always visible: m_new is finite from there on,
             // and the first block's rescale exp(-inf) is 0.
             ws.alpha[r] = ws.m[r] == kNegInf ? kNegInf : ws.m[r] - m_new;
@@ -116,13 +128,10 @@ void run_item(const ItemView& it, const BiasSource& bias, const AttentionDims& d
     float* prob_rows = probs + ((it.b * dims.heads + it.h) * n + it.q0) * n;
     for (int64_t kb = 0; kb < nblocks; ++kb) {
         const int64_t k0 = kb * kBlockKeys;
-        tile_gemm(rows4, kBlockKeys, dpad, it.q, dpad, it.kt + kb * dpad * kBlockKeys, kBlockKeys,
-                  ws.s.data(), kBlockKeys, nullptr);
+        score_block(it, bias, dims, causal, dpad, kb, ws, ws.sum.data());
         for (int64_t r = 0; r < it.nq; ++r) {
-            const int64_t i = it.q0 + r;
-            const int64_t valid = valid_keys(i, k0, n, causal);
+            const int64_t valid = valid_keys(it.q0 + r, k0, n, causal);
             float* row = ws.s.data() + r * kBlockKeys;
-            add_bias_and_mask(row, valid, tile_bias(bias, dims, it.h, i, k0));
             exp_row(row, valid, ws.m[r], 1.0f / ws.l[r]);
             std::copy(row, row + valid, prob_rows + r * n + k0);
         }
