@@ -7,9 +7,12 @@
 #include <doctest/doctest.h>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iterator>
 #include <string>
 #include <unistd.h>
+#include <utility>
+#include <vector>
 
 using namespace rpb;
 
@@ -386,4 +389,131 @@ TEST_CASE("rpb::parse_npy survives the fuzz regression inputs") {
         ++count;
     }
     CHECK(count > 0);
+}
+
+namespace {
+
+// A temporary file holding `bytes`, removed at the end of the scope.
+struct TempFile {
+    std::string path;
+    explicit TempFile(const std::string& bytes, const std::string& tag = "reader") {
+        path = (std::filesystem::temp_directory_path() /
+                ("rpb_test_" + tag + "_" + std::to_string(getpid()) + ".npy"))
+                   .string();
+        std::ofstream(path, std::ios::binary) << bytes;
+    }
+    ~TempFile() { std::filesystem::remove(path); }
+    TempFile(const TempFile&) = delete;
+    TempFile& operator=(const TempFile&) = delete;
+};
+
+std::string error_of(const std::function<void()>& run) {
+    try {
+        run();
+    } catch (const Error& e) {
+        return e.what();
+    }
+    return "(no error)";
+}
+
+} // namespace
+
+TEST_CASE("rpb::NpyFileReader reads any range as read_npy + to_float32 would") {
+    FloatTensor values({4, 3, 5});
+    for (int64_t i = 0; i < values.size(); ++i) {
+        values[i] = static_cast<float>(i) * 0.25f - 3.0f;
+    }
+    const TempFile file(npy_bytes(values));
+    auto reader = NpyFileReader::open(file.path);
+    REQUIRE(reader != nullptr);
+    CHECK(reader->shape() == Shape{4, 3, 5});
+    CHECK(reader->dtype() == DType::f32);
+    CHECK(reader->count() == 60);
+    for (const auto& [first, count] :
+         {std::pair<int64_t, int64_t>{0, 60}, {15, 15}, {59, 1}, {7, 0}, {60, 0}, {1, 44}}) {
+        std::vector<float> out(static_cast<size_t>(count) + 1, 99.0f);
+        reader->read_float32(first, count, out.data(), "x");
+        for (int64_t i = 0; i < count; ++i) {
+            CHECK(out[static_cast<size_t>(i)] == values[first + i]);
+        }
+        CHECK(out.back() == 99.0f); // nothing written past the range
+    }
+    std::vector<float> out(8);
+    CHECK_THROWS_WITH_AS(reader->read_float32(58, 3, out.data(), "x"),
+                         "x: elements [58, 61) are outside the 60 of the array", Error);
+    CHECK_THROWS_WITH_AS(reader->read_float32(-1, 1, out.data(), "x"),
+                         "x: elements [-1, 0) are outside the 60 of the array", Error);
+}
+
+TEST_CASE("rpb::NpyFileReader converts float64 and big-endian data, names bad elements") {
+    std::string f64(6 * 8, '\0');
+    const double doubles[6] = {0.1, -2.5, 1e-3, 7.0, 1e300, 3.0};
+    std::memcpy(f64.data(), doubles, f64.size());
+    const TempFile wide(make_npy("{'descr': '<f8', 'fortran_order': False, 'shape': (2, 3)}", f64),
+                        "f64");
+    auto reader = NpyFileReader::open(wide.path);
+    REQUIRE(reader != nullptr);
+    std::vector<float> out(3);
+    reader->read_float32(0, 3, out.data(), "x");
+    CHECK(out == std::vector<float>{0.1f, -2.5f, 1e-3f});
+    // The position is named in the whole array, not in the range read.
+    CHECK_THROWS_WITH_AS(reader->read_float32(3, 3, out.data(), "x"),
+                         "x: element (1, 1) = 1e+300 overflows float32", Error);
+
+    const TempFile big(make_npy("{'descr': '>f4', 'fortran_order': False, 'shape': (2,)}",
+                                std::string("\x3f\x80\x00\x00\x7f\xc0\x00\x00", 8)),
+                       "be");
+    reader = NpyFileReader::open(big.path);
+    REQUIRE(reader != nullptr);
+    reader->read_float32(0, 1, out.data(), "x");
+    CHECK(out[0] == 1.0f);
+    CHECK_THROWS_WITH_AS(reader->read_float32(0, 2, out.data(), "x"),
+                         "x: element (1,) is nan (values must be finite)", Error);
+}
+
+TEST_CASE("rpb::NpyFileReader leaves pipes and Fortran order to read_npy") {
+    CHECK(NpyFileReader::open("-") == nullptr);
+    CHECK(NpyFileReader::open("/dev/null") == nullptr);
+    const TempFile fortran(make_npy("{'descr': '<f4', 'fortran_order': True, 'shape': (2, 3)}",
+                                    floats({1, 2, 3, 4, 5, 6})),
+                           "fortran");
+    CHECK(NpyFileReader::open(fortran.path) == nullptr);
+    CHECK_THROWS_WITH_AS(NpyFileReader::open("/nonexistent/t.npy"),
+                         "/nonexistent/t.npy: cannot open: no such file or directory", Error);
+}
+
+TEST_CASE("rpb::NpyFileReader refuses malformed files with read_npy's messages") {
+    const std::string data = floats({1, 2, 3, 4, 5, 6});
+    const std::vector<std::string> malformed = {
+        "",
+        "PK\x03\x04 zip",
+        "\x93NUM",
+        std::string("\x93NUMPY\x04\x00\x10\x00{}", 12),
+        std::string("\x93NUMPY\x01\x00\xff\xff{}", 12),
+        std::string("\x93NUMPY\x01\x00\x10\x27{}", 12),
+        std::string("\x93NUMPY\x01\x00\x64\x00{'descr'", 18),
+        make_npy("{'descr': '<f4', 'fortran_order': False}", data),
+        make_npy("{'descr': '|O', 'fortran_order': False, 'shape': (6,)}", data),
+        make_npy("{'descr': '<f4', 'fortran_order': False, 'shape': (2, 4)}", data),
+        make_npy("{'descr': '<f8', 'fortran_order': False, 'shape': (1000000000000,)}", data),
+        make_npy("{'descr': '<f4', 'fortran_order': False, 'shape': (4294967296, 4294967296)}",
+                 data),
+    };
+    for (const std::string& bytes : malformed) {
+        const TempFile file(bytes, "malformed");
+        const std::string expected = error_of([&] { (void)read_npy(file.path); });
+        CAPTURE(expected);
+        CHECK(expected != "(no error)");
+        CHECK(error_of([&] { (void)NpyFileReader::open(file.path); }) == expected);
+    }
+}
+
+TEST_CASE("rpb::NpyFileReader reports a file that shrank after it was opened") {
+    const TempFile file(npy_bytes(FloatTensor({10, 10}, 1.0f)), "shrink");
+    auto reader = NpyFileReader::open(file.path);
+    REQUIRE(reader != nullptr);
+    std::filesystem::resize_file(file.path, 200);
+    std::vector<float> out(100);
+    const std::string message = file.path + ": the file became shorter while it was read";
+    CHECK_THROWS_WITH_AS(reader->read_float32(0, 100, out.data(), "x"), message.c_str(), Error);
 }

@@ -31,6 +31,12 @@ struct Array {
 /// -inf, "= 1e+300 overflows float32"), or when the bytes do not match the shape.
 FloatTensor to_float32(const Array& array, std::string_view what);
 
+/// to_float32 for a range of raw little-endian data: elements [first, first + count) of an
+/// array of `shape`, from `data` (dtype-sized elements) into `out`. Messages name positions
+/// in the whole array. For f32, `data` may be `out` itself (checked in place).
+void convert_to_float32(const std::byte* data, DType dtype, int64_t count, float* out,
+                        const Shape& shape, int64_t first, std::string_view what);
+
 /// Converts an integer or floating array to int32. Throws rpb::Error "<what>: element
 /// (i,) = 2.5 is not an integer" / "= 3000000000 does not fit in int32" / "is nan ...".
 IntTensor to_int32(const Array& array, std::string_view what);

@@ -5,9 +5,12 @@
 #include "rpb/array.hpp"
 
 #include <cstddef>
+#include <cstdint>
+#include <memory>
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace rpb {
 
@@ -33,6 +36,44 @@ Array parse_npy(std::span<const std::byte> file, std::string_view origin);
 /// Reads and parses a .npy file; "-" reads standard input (named "standard input" in
 /// messages). Throws rpb::Error "<path>: cannot open: <reason>" when unreadable.
 Array read_npy(const std::string& path);
+
+/// A regular .npy file read piece by piece, so that a large input need not be held whole
+/// (nor copied): `rpbtool attn` streams a batch of windows through memory this way.
+class NpyFileReader {
+public:
+    /// Opens `path` and validates its preamble with read_npy's checks and messages
+    /// ("<path>: cannot open: <reason>", "<path>: truncated .npy data: ...", ...).
+    /// Returns nullptr when `path` is "-" or not a regular file (a pipe cannot be read
+    /// twice) or when the data is in Fortran order: read those whole with read_npy.
+    static std::unique_ptr<NpyFileReader> open(const std::string& path);
+    ~NpyFileReader();
+    NpyFileReader(const NpyFileReader&) = delete;
+    NpyFileReader& operator=(const NpyFileReader&) = delete;
+
+    DType dtype() const { return dtype_; }
+    const Shape& shape() const { return shape_; }
+    int64_t count() const { return count_; }
+
+    /// Elements [first, first + count) in C order as float32, converted like to_float32
+    /// (same messages, prefixed with `what`, positions named in the whole array). Throws
+    /// rpb::Error when the range is outside the array or the file cannot be read or has
+    /// become shorter since it was opened.
+    /// Example: reader->read_float32(49 * 96, 49 * 96, out, "--input x.npy") reads item 1
+    /// of a (B, 49, 96) array.
+    void read_float32(int64_t first, int64_t count, float* out, std::string_view what);
+
+private:
+    NpyFileReader() = default;
+
+    int fd_ = -1;
+    std::string path_;
+    DType dtype_ = DType::f32;
+    bool big_endian_ = false;
+    Shape shape_;
+    int64_t count_ = 0;
+    uint64_t data_start_ = 0;
+    std::vector<std::byte> scratch_; ///< raw bytes of dtypes other than little-endian f32
+};
 
 /// A whole .npy file in memory (small arrays: tables, weights, test data).
 std::string npy_bytes(const FloatTensor& tensor);

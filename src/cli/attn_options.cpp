@@ -60,20 +60,34 @@ std::optional<int64_t> tensor_dim(const std::map<std::string, FloatTensor>& tens
     return it->second.dim(axis);
 }
 
-FloatTensor load_input(const std::string& path, bool& was_2d) {
-    const Array array = read_npy(path);
-    if (array.shape.size() != 2 && array.shape.size() != 3) {
+void check_input_layout(const std::string& path, const Shape& shape, DType dtype) {
+    if (shape.size() != 2 && shape.size() != 3) {
         throw Error(fmt::format("--input {}: expected shape (N, E) or (B, N, E), found {}", path,
-                                shape_string(array.shape)));
+                                shape_string(shape)));
     }
-    if (array.dtype != DType::f32 && array.dtype != DType::f64) {
+    if (dtype != DType::f32 && dtype != DType::f64) {
         throw Error(fmt::format("--input {}: expected float32 or float64, found {}", path,
-                                dtype_name(array.dtype)));
+                                dtype_name(dtype)));
     }
-    FloatTensor x = to_float32(array, fmt::format("--input {}", path));
-    was_2d = array.shape.size() == 2;
+}
+
+FloatTensor load_input(const std::string& path, bool& was_2d) {
+    const std::string what = fmt::format("--input {}", path);
+    FloatTensor x;
+    // A regular file is read straight into the tensor; a pipe (or Fortran-order data) is
+    // read whole first and converted.
+    if (auto reader = NpyFileReader::open(path)) {
+        check_input_layout(path, reader->shape(), reader->dtype());
+        x = FloatTensor(reader->shape());
+        reader->read_float32(0, reader->count(), x.data(), what);
+    } else {
+        const Array array = read_npy(path);
+        check_input_layout(path, array.shape, array.dtype);
+        x = to_float32(array, what);
+    }
+    was_2d = x.rank() == 2;
     if (was_2d) {
-        return FloatTensor({1, array.shape[0], array.shape[1]}, std::move(x.storage()));
+        return FloatTensor({1, x.dim(0), x.dim(1)}, std::move(x.storage()));
     }
     return x;
 }

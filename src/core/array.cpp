@@ -100,11 +100,11 @@ T load(const std::byte* p) {
     return value;
 }
 
-// Reads element `i` of any dtype as a double: exact for every dtype but int64 beyond
-// 2^53, where only messages use it.
-double element(const Array& array, int64_t i) {
-    const std::byte* p = array.bytes.data() + static_cast<size_t>(i) * dtype_size(array.dtype);
-    switch (array.dtype) {
+// Reads element `i` of raw little-endian `dtype` data as a double: exact for every dtype
+// but int64 beyond 2^53, where only messages use it.
+double element(const std::byte* data, DType dtype, int64_t i) {
+    const std::byte* p = data + static_cast<size_t>(i) * dtype_size(dtype);
+    switch (dtype) {
     case DType::f16:
         return half_to_float(load<uint16_t>(p));
     case DType::bf16:
@@ -129,6 +129,10 @@ double element(const Array& array, int64_t i) {
     return 0;
 }
 
+double element(const Array& array, int64_t i) {
+    return element(array.bytes.data(), array.dtype, i);
+}
+
 int64_t checked_count(const Array& array, std::string_view what) {
     const auto itemsize = static_cast<int64_t>(dtype_size(array.dtype));
     int64_t count = 0;
@@ -145,63 +149,66 @@ int64_t checked_count(const Array& array, std::string_view what) {
     return count;
 }
 
-[[noreturn]] void throw_not_finite(const Array& array, std::string_view what, int64_t i,
+[[noreturn]] void throw_not_finite(const Shape& shape, std::string_view what, int64_t i,
                                    double value) {
     throw Error(fmt::format("{}: element {} is {} (values must be finite)", what,
-                            detail::index_string(array.shape, i),
+                            detail::index_string(shape, i),
                             std::isnan(value) ? "nan" : (value > 0 ? "inf" : "-inf")));
 }
 
 template <typename T, typename Convert>
-void convert_all(const Array& array, float* out, int64_t count, Convert convert) {
-    const std::byte* p = array.bytes.data();
+void convert_all(const std::byte* data, float* out, int64_t count, Convert convert) {
     for (int64_t i = 0; i < count; ++i) {
-        out[i] = convert(load<T>(p + static_cast<size_t>(i) * sizeof(T)));
+        out[i] = convert(load<T>(data + static_cast<size_t>(i) * sizeof(T)));
     }
 }
 
 } // namespace
 
-FloatTensor to_float32(const Array& array, std::string_view what) {
-    const int64_t count = checked_count(array, what);
-    FloatTensor result(array.shape);
-    float* out = result.data();
-    switch (array.dtype) {
+void convert_to_float32(const std::byte* data, DType dtype, int64_t count, float* out,
+                        const Shape& shape, int64_t first, std::string_view what) {
+    switch (dtype) {
     case DType::f16:
-        convert_all<uint16_t>(array, out, count, half_to_float);
+        convert_all<uint16_t>(data, out, count, half_to_float);
         break;
     case DType::bf16:
-        convert_all<uint16_t>(array, out, count, bf16_to_float);
+        convert_all<uint16_t>(data, out, count, bf16_to_float);
         break;
     case DType::f32:
-        if (count > 0) {
-            std::memcpy(out, array.bytes.data(), array.bytes.size());
+        if (count > 0 && reinterpret_cast<const void*>(data) != out) {
+            std::memcpy(out, data, static_cast<size_t>(count) * sizeof(float));
         }
         break;
     case DType::f64:
         // Round to nearest like numpy's astype(float32).
-        convert_all<double>(array, out, count, [](double v) { return static_cast<float>(v); });
+        convert_all<double>(data, out, count, [](double v) { return static_cast<float>(v); });
         break;
     case DType::i64:
-        convert_all<int64_t>(array, out, count, [](int64_t v) { return static_cast<float>(v); });
-        return result;
+        convert_all<int64_t>(data, out, count, [](int64_t v) { return static_cast<float>(v); });
+        return;
     default:
         // Narrower integers and bools are exact in a double; one rounding to float.
         for (int64_t i = 0; i < count; ++i) {
-            out[i] = static_cast<float>(element(array, i));
+            out[i] = static_cast<float>(element(data, dtype, i));
         }
-        return result;
+        return;
     }
     for (int64_t i = 0; i < count; ++i) {
         if (!std::isfinite(out[i])) {
-            const double v = element(array, i);
+            const double v = element(data, dtype, i);
             if (std::isfinite(v)) {
                 throw Error(fmt::format("{}: element {} = {} overflows float32", what,
-                                        detail::index_string(array.shape, i), v));
+                                        detail::index_string(shape, first + i), v));
             }
-            throw_not_finite(array, what, i, v);
+            throw_not_finite(shape, what, first + i, v);
         }
     }
+}
+
+FloatTensor to_float32(const Array& array, std::string_view what) {
+    const int64_t count = checked_count(array, what);
+    FloatTensor result(array.shape);
+    convert_to_float32(array.bytes.data(), array.dtype, count, result.data(), array.shape, 0, what);
     return result;
 }
 
@@ -216,7 +223,7 @@ IntTensor to_int32(const Array& array, std::string_view what) {
         } else {
             const double v = element(array, i);
             if (!std::isfinite(v)) {
-                throw_not_finite(array, what, i, v);
+                throw_not_finite(array.shape, what, i, v);
             }
             if (std::trunc(v) != v) {
                 throw Error(fmt::format("{}: element {} = {} is not an integer", what,

@@ -166,8 +166,14 @@ BiasSource make_bias_source(const FloatTensor& table, const EntryIndex& index, i
 }
 
 int64_t worker_count(int threads, int64_t items) {
-    const int64_t hardware = std::max(1u, std::thread::hardware_concurrency());
-    return std::max<int64_t>(1, std::min<int64_t>(threads > 0 ? threads : hardware, items));
+    int64_t wanted = threads;
+    if (wanted <= 0) {
+        // Asked once: glibc answers hardware_concurrency() by reading a sysfs file, and a
+        // grouped Swin run asks for every work item.
+        static const int64_t hardware = std::max(1u, std::thread::hardware_concurrency());
+        wanted = hardware;
+    }
+    return std::max<int64_t>(1, std::min<int64_t>(wanted, items));
 }
 
 void parallel_for(int64_t items, int64_t workers,

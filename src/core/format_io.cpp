@@ -11,16 +11,16 @@
 
 namespace rpb::detail {
 
-namespace {
-
-// strerror texts start with a capital ("No such file"); house messages are lower case.
-std::string reason(int err) {
+std::string errno_text(int err) {
+    // strerror texts start with a capital ("No such file"); house messages are lower case.
     std::string text = std::strerror(err);
     if (!text.empty() && text[0] >= 'A' && text[0] <= 'Z') {
         text[0] = static_cast<char>(text[0] - 'A' + 'a');
     }
     return text;
 }
+
+namespace {
 
 void read_all(std::FILE* file, const std::string& origin, std::vector<std::byte>& out) {
     // Start small and double up to 64 MiB per step: a pipe announces no length, and a
@@ -33,7 +33,7 @@ void read_all(std::FILE* file, const std::string& origin, std::vector<std::byte>
         out.resize(old + got);
         if (got < chunk) {
             if (std::ferror(file)) {
-                throw Error(fmt::format("{}: cannot read: {}", origin, reason(errno)));
+                throw Error(fmt::format("{}: cannot read: {}", origin, errno_text(errno)));
             }
             return;
         }
@@ -53,7 +53,7 @@ FileBytes read_whole_file(const std::string& path) {
     result.origin = path;
     std::FILE* file = std::fopen(path.c_str(), "rb");
     if (file == nullptr) {
-        throw Error(fmt::format("{}: cannot open: {}", path, reason(errno)));
+        throw Error(fmt::format("{}: cannot open: {}", path, errno_text(errno)));
     }
     struct stat info {};
     if (::fstat(fileno(file), &info) == 0 && S_ISREG(info.st_mode) && info.st_size > 0) {

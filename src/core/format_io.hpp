@@ -16,6 +16,9 @@ struct FileBytes {
     std::vector<std::byte> bytes;
 };
 
+/// strerror(err) starting in lower case, as house messages do ("no such file or directory").
+std::string errno_text(int err);
+
 /// Reads all of `path` ("-" = standard input, binary). Growth is geometric in bounded
 /// steps, so a pipe of unknown length never triggers a huge up-front allocation.
 /// Throws rpb::Error "<path>: cannot open: <reason>" or "<path>: cannot read: <reason>".
