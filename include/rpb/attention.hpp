@@ -15,6 +15,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -40,6 +41,18 @@ struct AttentionConfig {
     int threads = 0;
 };
 
+/// While alive, OpenBLAS runs single-threaded with its idle worker pool stopped; the thread
+/// count it had is restored when the outermost scope ends. attention_forward opens one per
+/// call; a caller making many calls (a streamed run) holds one across them, so that the pool
+/// is not restarted in between. Scopes nest and may live on different threads.
+class BlasSingleThreadScope {
+public:
+    BlasSingleThreadScope();
+    ~BlasSingleThreadScope();
+    BlasSingleThreadScope(const BlasSingleThreadScope&) = delete;
+    BlasSingleThreadScope& operator=(const BlasSingleThreadScope&) = delete;
+};
+
 /// Fused attention: tiled like flash attention (online softmax over 64-key blocks, one work
 /// item per batch, head and 128-query block), never materialises the (H, N, N) bias or logits.
 /// Threads: config.threads workers run the projections (OpenBLAS sgemm, single-threaded per
@@ -58,6 +71,46 @@ struct AttentionConfig {
 FloatTensor attention_forward(const FloatTensor& x, const AttentionWeights& weights,
                               const EntryIndex& index, const AttentionConfig& config,
                               FloatTensor* probs);
+
+/// Batch items per group when attention_forward computes a batch of `batch` items of
+/// `tokens` tokens as independent groups of whole windows (many small windows: Swin), or 0
+/// when it computes the batch as one. Depends on the shapes only (never on threads): a run
+/// of whole groups computed alone by attention_forward_part gives the same bits.
+/// Example: attention_group_items(256, 49) == 5 (5 windows of 49 rows per projection).
+int64_t attention_group_items(int64_t batch, int64_t tokens);
+
+namespace detail {
+struct GroupBuffers;
+}
+
+/// Buffers that successive attention_forward_part calls share (a streamed run makes many):
+/// reused, they save an allocation and its first-touch page faults per call. One call at a
+/// time per workspace.
+class AttentionWorkspace {
+public:
+    AttentionWorkspace();
+    ~AttentionWorkspace();
+    AttentionWorkspace(const AttentionWorkspace&) = delete;
+    AttentionWorkspace& operator=(const AttentionWorkspace&) = delete;
+
+private:
+    friend void attention_forward_part(const FloatTensor&, int64_t, int64_t,
+                                       const AttentionWeights&, const EntryIndex&,
+                                       const AttentionConfig&, float*, AttentionWorkspace*);
+    std::unique_ptr<detail::GroupBuffers> buffers_;
+};
+
+/// The output rows of batch items [first, first + count) of attention_forward(x) for a batch
+/// of `batch` items, from x_part (count, N, E) holding just those items: bit for bit the
+/// same values, written as (count, N, E) floats to `out`. For streaming a large batch of
+/// windows through memory piece by piece. `first` must be a multiple of
+/// g = attention_group_items(batch, N) > 0 and `count` one too, unless the part ends the
+/// batch; otherwise rpb::Error. Other errors as attention_forward (positions in x_part).
+/// `workspace`, when given, keeps the buffers for the next call.
+void attention_forward_part(const FloatTensor& x_part, int64_t first, int64_t batch,
+                            const AttentionWeights& weights, const EntryIndex& index,
+                            const AttentionConfig& config, float* out,
+                            AttentionWorkspace* workspace = nullptr);
 
 /// The plain, obviously-correct computation of the same function: materialised bias and
 /// logits per (batch, head), double accumulation everywhere. Same contract and errors as

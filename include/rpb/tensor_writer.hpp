@@ -31,6 +31,9 @@ struct RowSource {
     /// The whole tensor, when it is already in memory (rows_of): NPY output is then written
     /// straight from it, without copying into (and first touching) block buffers.
     const T* in_memory = nullptr;
+    /// When nonzero, the writer asks for blocks of this many rows (the last may be shorter):
+    /// the unit in which the source computes, so that its blocks need no re-slicing.
+    int64_t rows_per_fill = 0;
 
     int64_t row_length() const { return shape.empty() ? 1 : shape.back(); }
     int64_t num_rows() const;

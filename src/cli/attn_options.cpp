@@ -71,25 +71,57 @@ void check_input_layout(const std::string& path, const Shape& shape, DType dtype
     }
 }
 
-FloatTensor load_input(const std::string& path, bool& was_2d) {
-    const std::string what = fmt::format("--input {}", path);
+// Bytes of input converted per read when a file is checked or streamed piece by piece.
+constexpr int64_t input_piece_bytes = int64_t{1} << 20;
+
+// The input, given as --input: its shape, and either its values or a reader for them.
+struct LoadedInput {
+    Shape shape; ///< (B, N, E); a 2-D file is (1, N, E)
+    bool was_2d = false;
     FloatTensor x;
-    // A regular file is read straight into the tensor; a pipe (or Fortran-order data) is
-    // read whole first and converted.
+    std::unique_ptr<NpyFileReader> reader;
+};
+
+// Opens --input. A regular file stays open for reading piece by piece when `may_stream`;
+// otherwise it is read straight into the tensor. A pipe (or Fortran-order data) is read
+// whole first and converted.
+LoadedInput load_input(const std::string& path, bool may_stream) {
+    const std::string what = fmt::format("--input {}", path);
+    LoadedInput input;
     if (auto reader = NpyFileReader::open(path)) {
         check_input_layout(path, reader->shape(), reader->dtype());
-        x = FloatTensor(reader->shape());
-        reader->read_float32(0, reader->count(), x.data(), what);
+        input.shape = reader->shape();
+        if (may_stream) {
+            input.reader = std::move(reader);
+        } else {
+            input.x = FloatTensor(input.shape);
+            reader->read_float32(0, reader->count(), input.x.data(), what);
+        }
     } else {
         const Array array = read_npy(path);
         check_input_layout(path, array.shape, array.dtype);
-        x = to_float32(array, what);
+        input.x = to_float32(array, what);
+        input.shape = array.shape;
     }
-    was_2d = x.rank() == 2;
-    if (was_2d) {
-        return FloatTensor({1, x.dim(0), x.dim(1)}, std::move(x.storage()));
+    input.was_2d = input.shape.size() == 2;
+    if (input.was_2d) {
+        input.shape.insert(input.shape.begin(), 1);
+        if (!input.reader) {
+            input.x = FloatTensor(input.shape, std::move(input.x.storage()));
+        }
     }
-    return x;
+    return input;
+}
+
+// Every value of a streamed input is checked before any output is written (the same
+// messages as a whole read): an error never leaves a half-written pipe or device.
+void check_streamed_input(NpyFileReader& reader, const std::string& path) {
+    const std::string what = fmt::format("--input {}", path);
+    const int64_t piece = std::max<int64_t>(1, input_piece_bytes / int64_t{sizeof(float)});
+    std::vector<float> scratch(static_cast<size_t>(std::min(piece, reader.count())));
+    for (int64_t first = 0; first < reader.count(); first += piece) {
+        reader.read_float32(first, std::min(piece, reader.count() - first), scratch.data(), what);
+    }
 }
 
 } // namespace
@@ -116,19 +148,20 @@ void add_attn_options(CLI::App& command, AttnOptions& o) {
                                        "Logit scale (default head_dim^-0.5; 1 reproduces T5)");
 }
 
-std::string AttnRun::describe() const {
+std::string AttnSetup::describe() const {
     return fmt::format("{}; E={} heads={} scale={:g}", scheme.describe(), embed_dim, heads, scale);
 }
 
-AttnRun run_attention(const AttnOptions& o, bool want_probs) {
-    AttnRun run;
+AttnSetup prepare_attention(const AttnOptions& o, bool may_stream) {
+    AttnSetup run;
     // The input first: for t5 its length sets q = k.
-    FloatTensor x;
+    LoadedInput input;
     if (!o.input.empty()) {
         if (o.tokens_option->count() > 0 || o.batch_option->count() > 0) {
             throw UsageError("--tokens and --batch shape the random input: not with --input");
         }
-        x = load_input(o.input, run.input_was_2d);
+        input = load_input(o.input, may_stream);
+        run.input_was_2d = input.was_2d;
     }
     SchemeOptions scheme_options = o.scheme;
     Scheme probe = make_scheme(o.scheme);
@@ -136,7 +169,7 @@ AttnRun run_attention(const AttnOptions& o, bool want_probs) {
         const bool qlen_given = o.scheme.t5_options[3]->count() > 0;
         int64_t n = probe.qlen;
         if (!o.input.empty()) {
-            n = x.dim(1);
+            n = input.shape[1];
         } else if (o.tokens_option->count() > 0) {
             n = o.tokens;
         }
@@ -167,7 +200,7 @@ AttnRun run_attention(const AttnOptions& o, bool want_probs) {
                 .value_or(tensor_dim(checkpoint, p + "q.weight", 1).value_or(o.embed_dim));
     }
     if (!o.input.empty() && o.embed_dim_option->count() == 0 && checkpoint.empty()) {
-        run.embed_dim = x.dim(2);
+        run.embed_dim = input.shape[2];
     }
     if (run.embed_dim < 1 || run.embed_dim > max_embed_dim) {
         throw UsageError(fmt::format("--embed-dim {} is out of range: expected an integer from 1 "
@@ -227,30 +260,52 @@ AttnRun run_attention(const AttnOptions& o, bool want_probs) {
             throw UsageError(fmt::format("--tokens {} does not fit the scheme: {} has {} tokens",
                                          o.tokens, run.scheme.describe(), n));
         }
-        const Shape shape{o.batch, n, run.embed_dim};
-        x = FloatTensor(shape, polar_normal_values(o.table.seed, shape_size(shape), 1.0f,
-                                                   random_stream::input));
-    } else if (x.dim(1) != n) {
-        throw Error(fmt::format("--input {} has {} tokens, but {} has {}", o.input, x.dim(1),
+        run.x_shape = {o.batch, n, run.embed_dim};
+        run.x = FloatTensor(run.x_shape, polar_normal_values(o.table.seed, shape_size(run.x_shape),
+                                                             1.0f, random_stream::input));
+    } else if (input.shape[1] != n) {
+        throw Error(fmt::format("--input {} has {} tokens, but {} has {}", o.input, input.shape[1],
                                 run.scheme.describe(), n));
-    } else if (x.dim(2) != run.embed_dim) {
-        throw Error(fmt::format("--input {} has width {}, but --embed-dim is {}", o.input, x.dim(2),
-                                run.embed_dim));
+    } else if (input.shape[2] != run.embed_dim) {
+        throw Error(fmt::format("--input {} has width {}, but --embed-dim is {}", o.input,
+                                input.shape[2], run.embed_dim));
+    } else {
+        run.x_shape = input.shape;
+        run.x = std::move(input.x);
+        run.reader = std::move(input.reader);
     }
 
-    AttentionConfig config;
-    config.heads = run.heads;
-    config.causal = run.scheme.type == SchemeType::t5 && !run.scheme.t5.bidirectional;
+    run.config.heads = run.heads;
+    run.config.causal = run.scheme.type == SchemeType::t5 && !run.scheme.t5.bidirectional;
     if (o.scale_option->count() > 0) {
         if (!std::isfinite(o.scale)) {
             throw UsageError(fmt::format("--scale {}: expected a finite number", o.scale));
         }
-        config.scale = static_cast<float>(o.scale);
+        run.config.scale = static_cast<float>(o.scale);
     }
     run.scale =
-        config.scale.value_or(1.0f / std::sqrt(static_cast<float>(run.embed_dim / run.heads)));
+        run.config.scale.value_or(1.0f / std::sqrt(static_cast<float>(run.embed_dim / run.heads)));
+    run.weights = std::move(weights);
+    if (run.reader) {
+        if (attention_group_items(run.x_shape[0], run.x_shape[1]) > 0) {
+            check_streamed_input(*run.reader, o.input);
+        } else {
+            // Too few windows to stream: read whole.
+            run.x = FloatTensor(run.x_shape);
+            run.reader->read_float32(0, run.reader->count(), run.x.data(),
+                                     fmt::format("--input {}", o.input));
+            run.reader.reset();
+        }
+    }
+    return run;
+}
+
+AttnRun run_attention(const AttnOptions& o, bool want_probs) {
+    AttnRun run;
+    static_cast<AttnSetup&>(run) = prepare_attention(o, false);
     const EntryIndex index(run.scheme);
-    run.output = attention_forward(x, weights, index, config, want_probs ? &run.probs : nullptr);
+    run.output =
+        attention_forward(run.x, run.weights, index, run.config, want_probs ? &run.probs : nullptr);
     return run;
 }
 

@@ -4,12 +4,14 @@
 
 #include "cli_common.hpp"
 #include "rpb/attention.hpp"
+#include "rpb/npy.hpp"
 #include "rpb/scheme.hpp"
 #include "rpb/tensor.hpp"
 #include "table_options.hpp"
 
 #include <CLI/CLI.hpp>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -35,20 +37,35 @@ struct AttnOptions {
 
 void add_attn_options(CLI::App& command, AttnOptions& options);
 
-/// One layer's run: its resolved configuration, input and results.
-struct AttnRun {
+/// One layer, ready to run: its resolved configuration, weights and input.
+struct AttnSetup {
     Scheme scheme;
     int64_t embed_dim = 0;
     int64_t heads = 0;
     float scale = 0;
     bool input_was_2d = false; ///< output keeps the input's rank
-    FloatTensor output;        ///< (B, N, E)
-    FloatTensor probs;         ///< (B, H, N, N) when asked for
+    AttentionWeights weights;
+    AttentionConfig config;
+    Shape x_shape; ///< (B, N, E)
+    FloatTensor x; ///< the input, unless `reader` is set
+    /// Set when the input is a file streamed piece by piece (many windows); its values
+    /// have all been checked already.
+    std::unique_ptr<NpyFileReader> reader;
     std::string describe() const;
 };
 
-/// Resolves scheme, weights, table and input; runs the fused kernel. Throws UsageError /
-/// rpb::Error naming the option or file.
+/// Resolves scheme, weights, table and input. With `may_stream`, a regular --input file of
+/// many windows (attention_group_items > 0) is left in `reader` instead of being read whole.
+/// Throws UsageError / rpb::Error naming the option or file.
+AttnSetup prepare_attention(const AttnOptions& options, bool may_stream);
+
+/// A layer's run: its setup and results.
+struct AttnRun : AttnSetup {
+    FloatTensor output; ///< (B, N, E)
+    FloatTensor probs;  ///< (B, H, N, N) when asked for
+};
+
+/// prepare_attention, then the fused kernel on the whole input.
 AttnRun run_attention(const AttnOptions& options, bool want_probs);
 
 } // namespace rpb::cli

@@ -2,8 +2,10 @@
 // WindowAttention; T5 self-attention with --scale 1), on a given or random input.
 #include "attn_options.hpp"
 #include "commands.hpp"
+#include "rpb/attention_stream.hpp"
 #include "rpb/error.hpp"
 
+#include <algorithm>
 #include <fmt/format.h>
 #include <memory>
 
@@ -17,7 +19,28 @@ struct AttnCommandOptions {
     std::string probs; ///< --probs PATH; empty: not written
 };
 
-nlohmann::json attn_params(const AttnRun& run, const AttnOptions& o) {
+// The output of a many-window setup, computed as the writer asks for rows: input items come
+// from the file reader or the in-memory random input.
+RowSource<float> streamed_rows(AttnSetup& setup, const std::string& input_path) {
+    const int64_t item_floats = setup.x_shape[1] * setup.x_shape[2];
+    InputItems read_items;
+    if (setup.reader) {
+        read_items = [reader = std::shared_ptr<NpyFileReader>(std::move(setup.reader)),
+                      what = fmt::format("--input {}", input_path),
+                      item_floats](int64_t first, int64_t count, float* out) {
+            reader->read_float32(first * item_floats, count * item_floats, out, what);
+        };
+    } else {
+        read_items = [x = std::make_shared<FloatTensor>(std::move(setup.x)),
+                      item_floats](int64_t first, int64_t count, float* out) {
+            std::copy_n(x->data() + first * item_floats, count * item_floats, out);
+        };
+    }
+    return streamed_attention(setup.x_shape, std::move(read_items), std::move(setup.weights),
+                              EntryIndex(setup.scheme), setup.config);
+}
+
+nlohmann::json attn_params(const AttnSetup& run, const AttnOptions& o) {
     nlohmann::json params = scheme_params(run.scheme);
     params["embed_dim"] = run.embed_dim;
     params["heads"] = run.heads;
@@ -42,7 +65,29 @@ void run_attn(const AttnCommandOptions& o) {
     if (!o.probs.empty()) {
         probs_out = open_output(probs_output, probs_format == OutputFormat::npy);
     }
-    AttnRun run = run_attention(o.attn, !o.probs.empty());
+    if (o.probs.empty()) {
+        // Without probabilities, a large batch of windows is computed piece by piece as the
+        // writer asks for it (same bits as the whole computation, a few MB of memory).
+        AttnSetup setup = prepare_attention(o.attn, true);
+        const nlohmann::json params = attn_params(setup, o.attn);
+        const std::string type(scheme_type_name(setup.scheme.type));
+        if (attention_group_items(setup.x_shape[0], setup.x_shape[1]) > 0) {
+            write_tensor(*out, format, streamed_rows(setup, o.attn.input),
+                         OutputMeta{"attn", type, params});
+            out->commit();
+            return;
+        }
+        const EntryIndex index(setup.scheme);
+        FloatTensor output =
+            attention_forward(setup.x, setup.weights, index, setup.config, nullptr);
+        if (setup.input_was_2d) {
+            output = FloatTensor({output.dim(1), output.dim(2)}, std::move(output.storage()));
+        }
+        write_tensor(*out, format, rows_of(output), OutputMeta{"attn", type, params});
+        out->commit();
+        return;
+    }
+    AttnRun run = run_attention(o.attn, true);
     const nlohmann::json params = attn_params(run, o.attn);
     const std::string type(scheme_type_name(run.scheme.type));
     FloatTensor& output = run.output;
@@ -50,11 +95,8 @@ void run_attn(const AttnCommandOptions& o) {
         output = FloatTensor({output.dim(1), output.dim(2)}, std::move(output.storage()));
     }
     write_tensor(*out, format, rows_of(output), OutputMeta{"attn", type, params});
-    if (probs_out) {
-        write_tensor(*probs_out, probs_format, rows_of(run.probs),
-                     OutputMeta{"attn", type, params});
-        probs_out->commit();
-    }
+    write_tensor(*probs_out, probs_format, rows_of(run.probs), OutputMeta{"attn", type, params});
+    probs_out->commit();
     out->commit();
 }
 

@@ -6,14 +6,16 @@
 // Threads: our own workers run everything, including the sgemm calls (one row chunk per
 // call, OpenBLAS single-threaded). OpenBLAS's own pool spins in sched_yield for about 0.1 s
 // after start-up and after each threaded call; on a 2-core machine that takes a third of the
-// cores from a short attention run, so the idle pool is stopped (see BlasThreadsGuard).
+// cores from a short attention run, so the idle pool is stopped (see BlasSingleThreadScope).
 #include "rpb/attention.hpp"
 
 #include "attention_internal.hpp"
+#include "rpb/error.hpp"
 
 #include <algorithm>
 #include <cblas.h>
-#include <dlfcn.h>
+#include <fmt/format.h>
+#include <mutex>
 
 namespace rpb {
 namespace {
@@ -22,30 +24,46 @@ namespace {
 // are the same whatever the thread count.
 constexpr int64_t kProjectionRows = 256;
 
+} // namespace
+} // namespace rpb
+
 // OpenBLAS's pthreads build exports blas_thread_shutdown_ (its fork handler): it stops the
-// idle workers, and the next threaded call starts them again. Looked up at run time, since
-// other OpenBLAS builds (OpenMP) do not have it.
-void stop_idle_blas_pool() {
-    using Shutdown = int (*)();
-    if (void* symbol = dlsym(RTLD_DEFAULT, "blas_thread_shutdown_")) {
-        reinterpret_cast<Shutdown>(symbol)();
+// idle workers, and the next threaded call starts them again. Declared weak, so that it is
+// null with other OpenBLAS builds (OpenMP, serial), in a static link as in a dynamic one.
+extern "C" int blas_thread_shutdown_() __attribute__((weak));
+
+namespace rpb {
+
+namespace {
+
+// The outermost live scope restores the thread count it found; inner ones change nothing.
+// (Setting the count back up restarts OpenBLAS's pool, which then spins for a while: doing
+// that between the parts of a streamed run cost a core.)
+std::mutex blas_scope_mutex;
+int blas_scope_depth = 0;
+int blas_threads_before = 1;
+
+} // namespace
+
+BlasSingleThreadScope::BlasSingleThreadScope() {
+    const std::lock_guard<std::mutex> lock(blas_scope_mutex);
+    if (blas_scope_depth++ == 0) {
+        blas_threads_before = openblas_get_num_threads();
+        openblas_set_num_threads(1);
+        if (blas_thread_shutdown_ != nullptr) {
+            blas_thread_shutdown_();
+        }
     }
 }
 
-// OpenBLAS single-threaded for the lifetime of the guard, then as it was.
-class BlasThreadsGuard {
-public:
-    BlasThreadsGuard() : previous_(openblas_get_num_threads()) {
-        openblas_set_num_threads(1);
-        stop_idle_blas_pool();
+BlasSingleThreadScope::~BlasSingleThreadScope() {
+    const std::lock_guard<std::mutex> lock(blas_scope_mutex);
+    if (--blas_scope_depth == 0) {
+        openblas_set_num_threads(blas_threads_before);
     }
-    ~BlasThreadsGuard() { openblas_set_num_threads(previous_); }
-    BlasThreadsGuard(const BlasThreadsGuard&) = delete;
-    BlasThreadsGuard& operator=(const BlasThreadsGuard&) = delete;
+}
 
-private:
-    int previous_;
-};
+namespace {
 
 int64_t chunk_count(int64_t rows) {
     return (rows + kProjectionRows - 1) / kProjectionRows;
@@ -80,9 +98,18 @@ void pack_qkv(const float* x, const AttentionWeights& weights, const detail::Att
     packed.q_rows = round_up(n, 4);
     packed.k_rows = round_up(n, kb);
     const int64_t dpad = packed.dpad;
-    packed.q.assign(static_cast<size_t>(nbh * packed.q_rows * dpad), 0.0f);
-    packed.kt.assign(static_cast<size_t>(nbh * packed.k_rows * dpad), 0.0f);
-    packed.v.assign(static_cast<size_t>(nbh * packed.k_rows * dpad), 0.0f);
+    // Zero-filled when the layout is new. A worker's buffers that are reused for the next
+    // group of windows keep the same layout (same size means same batch, tokens and dpad):
+    // the data positions are all rewritten below and the padding is still zero, so the
+    // refill is skipped (it was 19 MB of memset in a 256-window Swin run).
+    auto zeroed = [](std::vector<float>& buffer, int64_t size) {
+        if (buffer.size() != static_cast<size_t>(size)) {
+            buffer.assign(static_cast<size_t>(size), 0.0f);
+        }
+    };
+    zeroed(packed.q, nbh * packed.q_rows * dpad);
+    zeroed(packed.kt, nbh * packed.k_rows * dpad);
+    zeroed(packed.v, nbh * packed.k_rows * dpad);
 
     const int64_t total_rows = dims.batch * n;
     const int64_t chunks = chunk_count(total_rows);
@@ -131,7 +158,51 @@ void project_out(const float* merged, int64_t rows, const AttentionWeights& weig
         });
 }
 
+// Many small windows (Swin): groups of whole windows, about kProjectionRows rows each, one
+// group per work item from projection to output, so that no packed copy of the whole batch
+// is ever made. Items [0, count) of x (already offset to the first group) go to out.
+void run_groups(const float* x, int64_t count, int64_t group, const detail::AttentionDims& dims,
+                const AttentionWeights& weights, const detail::BiasSource& bias,
+                const AttentionConfig& config, float* out, float* probs,
+                detail::GroupBuffers& buffers) {
+    const int64_t n = dims.tokens;
+    const int64_t e = dims.embed;
+    const int64_t groups = (count + group - 1) / group;
+    const int64_t workers = detail::worker_count(config.threads, groups);
+    std::vector<detail::PackedHeads>& packs = buffers.packs;
+    std::vector<std::vector<float>>& merged = buffers.merged;
+    packs.resize(std::max(packs.size(), static_cast<size_t>(workers)));
+    merged.resize(std::max(merged.size(), static_cast<size_t>(workers)));
+    for (std::vector<float>& m : merged) {
+        m.resize(std::max(m.size(), static_cast<size_t>(std::min(group, count) * n * e)));
+    }
+    detail::parallel_for(groups, workers, [&](int64_t g, int64_t worker) {
+        detail::AttentionDims sub = dims;
+        const int64_t b0 = g * group;
+        sub.batch = std::min(group, count - b0);
+        detail::PackedHeads& packed = packs[static_cast<size_t>(worker)];
+        float* m = merged[static_cast<size_t>(worker)].data();
+        pack_qkv(x + b0 * n * e, weights, sub, 1, packed);
+        detail::run_attention_kernel(packed, bias, sub, config.causal, 1, m,
+                                     probs == nullptr ? nullptr : probs + b0 * dims.heads * n * n);
+        project_out(m, sub.batch * n, weights, e, 1, out + b0 * n * e);
+    });
+}
+
 } // namespace
+
+AttentionWorkspace::AttentionWorkspace() : buffers_(std::make_unique<detail::GroupBuffers>()) {}
+AttentionWorkspace::~AttentionWorkspace() = default;
+
+int64_t attention_group_items(int64_t batch, int64_t tokens) {
+    if (batch < 1 || tokens < 1) {
+        return 0;
+    }
+    // The choice depends on the shapes only, never on threads.
+    const int64_t group = std::max<int64_t>(1, kProjectionRows / tokens);
+    const int64_t groups = (batch + group - 1) / group;
+    return group >= 2 && groups >= 4 ? group : 0;
+}
 
 FloatTensor attention_forward(const FloatTensor& x, const AttentionWeights& weights,
                               const EntryIndex& index, const AttentionConfig& config,
@@ -141,37 +212,17 @@ FloatTensor attention_forward(const FloatTensor& x, const AttentionWeights& weig
     const int64_t e = dims.embed;
     const int64_t nh = dims.heads;
     const detail::BiasSource bias = detail::make_bias_source(weights.table, index, nh);
-    const BlasThreadsGuard blas_threads;
+    const BlasSingleThreadScope blas_threads;
     if (probs != nullptr) {
         *probs = FloatTensor({dims.batch, nh, n, n});
     }
-    auto probs_at = [&](int64_t b) {
-        return probs == nullptr ? nullptr : probs->data() + b * nh * n * n;
-    };
+    float* probs_data = probs == nullptr ? nullptr : probs->data();
 
-    // Many small windows (Swin): groups of whole windows, about kProjectionRows rows each,
-    // one group per work item from projection to output, so that no packed copy of the
-    // whole batch is ever made. The choice depends on the shapes only, never on threads.
-    const int64_t group = std::max<int64_t>(1, kProjectionRows / n);
-    const int64_t groups = (dims.batch + group - 1) / group;
-    if (group >= 2 && groups >= 4) {
+    if (const int64_t group = attention_group_items(dims.batch, n); group > 0) {
         FloatTensor out({dims.batch, n, e});
-        const int64_t workers = detail::worker_count(config.threads, groups);
-        std::vector<detail::PackedHeads> packs(static_cast<size_t>(workers));
-        std::vector<std::vector<float>> merged(static_cast<size_t>(workers));
-        for (std::vector<float>& m : merged) {
-            m.resize(static_cast<size_t>(group * n * e));
-        }
-        detail::parallel_for(groups, workers, [&](int64_t g, int64_t worker) {
-            detail::AttentionDims sub = dims;
-            const int64_t b0 = g * group;
-            sub.batch = std::min(group, dims.batch - b0);
-            detail::PackedHeads& packed = packs[static_cast<size_t>(worker)];
-            float* m = merged[static_cast<size_t>(worker)].data();
-            pack_qkv(x.data() + b0 * n * e, weights, sub, 1, packed);
-            detail::run_attention_kernel(packed, bias, sub, config.causal, 1, m, probs_at(b0));
-            project_out(m, sub.batch * n, weights, e, 1, out.data() + b0 * n * e);
-        });
+        detail::GroupBuffers buffers;
+        run_groups(x.data(), dims.batch, group, dims, weights, bias, config, out.data(), probs_data,
+                   buffers);
         return out;
     }
 
@@ -181,11 +232,32 @@ FloatTensor attention_forward(const FloatTensor& x, const AttentionWeights& weig
         pack_qkv(x.data(), weights, dims, config.threads, packed);
         merged.resize(static_cast<size_t>(dims.batch * n * e));
         detail::run_attention_kernel(packed, bias, dims, config.causal, config.threads,
-                                     merged.data(), probs_at(0));
+                                     merged.data(), probs_data);
     }
     FloatTensor out({dims.batch, n, e});
     project_out(merged.data(), dims.batch * n, weights, e, config.threads, out.data());
     return out;
+}
+
+void attention_forward_part(const FloatTensor& x_part, int64_t first, int64_t batch,
+                            const AttentionWeights& weights, const EntryIndex& index,
+                            const AttentionConfig& config, float* out,
+                            AttentionWorkspace* workspace) {
+    const detail::AttentionDims dims =
+        detail::check_attention_inputs(x_part, weights, index, config);
+    const int64_t group = attention_group_items(batch, dims.tokens);
+    const int64_t count = dims.batch;
+    if (group == 0 || first < 0 || first % group != 0 || count > batch - first ||
+        (count % group != 0 && first + count != batch)) {
+        throw Error(fmt::format("attention_forward_part: items [{}, {}) of a batch of {} are "
+                                "not whole groups of {} windows",
+                                first, first + count, batch, group));
+    }
+    const detail::BiasSource bias = detail::make_bias_source(weights.table, index, dims.heads);
+    const BlasSingleThreadScope blas_threads;
+    detail::GroupBuffers local;
+    run_groups(x_part.data(), count, group, dims, weights, bias, config, out, nullptr,
+               workspace != nullptr ? *workspace->buffers_ : local);
 }
 
 } // namespace rpb

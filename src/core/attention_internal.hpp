@@ -45,6 +45,13 @@ struct PackedHeads {
     float* v_slab(int64_t bh) { return v.data() + bh * k_rows * dpad; }
 };
 
+/// Per-worker buffers of the grouped (many-window) path, kept between calls when the caller
+/// holds an AttentionWorkspace.
+struct GroupBuffers {
+    std::vector<PackedHeads> packs;
+    std::vector<std::vector<float>> merged;
+};
+
 /// The bias source of the kernel. Toeplitz maps (t5): per head the q + k - 1 biases along
 /// the diagonals, bias(i, j) = diag[h * diag_len + j - i + N - 1]. Dense maps: the table
 /// transposed to (H, entries), gathered through the index rows.

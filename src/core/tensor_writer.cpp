@@ -22,6 +22,9 @@ constexpr size_t block_bytes = size_t{4} << 20;
 
 template <typename T>
 int64_t rows_per_block(const RowSource<T>& source) {
+    if (source.rows_per_fill > 0) {
+        return source.rows_per_fill;
+    }
     const auto row_bytes =
         static_cast<size_t>(std::max<int64_t>(source.row_length(), 1)) * sizeof(T);
     return static_cast<int64_t>(std::max<size_t>(1, block_bytes / row_bytes));

@@ -86,4 +86,30 @@ expect_eq "NaN input one line" "$(printf '%s\n' "$err" | wc -l)" "1"
 run attn --input "$WORK/ints.npy"
 expect_eq "int input refused" "$status" "1"
 
+# --- many windows are streamed piece by piece: the same bits as the whole computation ----------
+# (--probs makes rpbtool compute the batch whole.) 120 windows of 7x7: 3 parts of up to 50.
+sw=(--window 7x7 --embed-dim 96 --heads 3)
+"$RPBTOOL" attn "${sw[@]}" --batch 120 --seed 2 -o "$WORK/x120.npy"
+expect_ok attn "${sw[@]}" --input "$WORK/x120.npy" -o "$WORK/s_stream.npy"
+expect_ok attn "${sw[@]}" --input "$WORK/x120.npy" -o "$WORK/s_whole.npy" --probs "$WORK/s_p.npy"
+expect_same_file "streamed file input" "$WORK/s_stream.npy" "$WORK/s_whole.npy"
+"$RPBTOOL" attn "${sw[@]}" --input - -o "$WORK/s_pipe.npy" <"$WORK/x120.npy"
+expect_same_file "input from a pipe (read whole)" "$WORK/s_pipe.npy" "$WORK/s_whole.npy"
+"$RPBTOOL" attn "${sw[@]}" --batch 120 -o "$WORK/r_stream.npy"
+"$RPBTOOL" attn "${sw[@]}" --batch 120 -o "$WORK/r_whole.npy" --probs "$WORK/r_p.npy"
+expect_same_file "streamed random input" "$WORK/r_stream.npy" "$WORK/r_whole.npy"
+"$RPBTOOL" attn "${sw[@]}" --input "$WORK/x120.npy" -o "$WORK/s_stream.json"
+"$RPBTOOL" attn "${sw[@]}" --input "$WORK/x120.npy" -o "$WORK/s_whole.json" --probs "$WORK/s_p.npy"
+expect_same_file "streamed JSON" "$WORK/s_stream.json" "$WORK/s_whole.json"
+"$RPBTOOL" attn "${sw[@]}" --input "$WORK/x120.npy" --format text -o "$WORK/s_stream.txt"
+"$RPBTOOL" attn "${sw[@]}" --input "$WORK/x120.npy" --format text -o "$WORK/s_whole.txt" --probs "$WORK/s_p.npy"
+expect_same_file "streamed text (rows fetched one by one)" "$WORK/s_stream.txt" "$WORK/s_whole.txt"
+# A NaN in the last window is found before anything is written, even to a pipe.
+cp "$WORK/x120.npy" "$WORK/nan120.npy"
+size=$(stat -c %s "$WORK/nan120.npy")
+printf '\x00\x00\xc0\x7f' | dd of="$WORK/nan120.npy" bs=1 seek=$((size - 8)) conv=notrunc status=none
+bytes=$("$RPBTOOL" attn "${sw[@]}" --input "$WORK/nan120.npy" 2>"$WORK/nan_err" -o - | wc -c)
+expect_eq "nothing written before a late NaN" "$bytes" "0"
+expect_eq "late NaN named" "$(cat "$WORK/nan_err")" "rpbtool: error: --input $WORK/nan120.npy: element (119, 48, 94) is nan (values must be finite)"
+
 finish
