@@ -57,10 +57,10 @@ public:
     /// Elements [first, first + count) in C order as float32, converted like to_float32
     /// (same messages, prefixed with `what`, positions named in the whole array). Throws
     /// rpb::Error when the range is outside the array or the file cannot be read or has
-    /// become shorter since it was opened.
+    /// become shorter since it was opened. Safe to call from several threads at once.
     /// Example: reader->read_float32(49 * 96, 49 * 96, out, "--input x.npy") reads item 1
     /// of a (B, 49, 96) array.
-    void read_float32(int64_t first, int64_t count, float* out, std::string_view what);
+    void read_float32(int64_t first, int64_t count, float* out, std::string_view what) const;
 
 private:
     NpyFileReader() = default;
@@ -72,7 +72,6 @@ private:
     Shape shape_;
     int64_t count_ = 0;
     uint64_t data_start_ = 0;
-    std::vector<std::byte> scratch_; ///< raw bytes of dtypes other than little-endian f32
 };
 
 /// A whole .npy file in memory (small arrays: tables, weights, test data).

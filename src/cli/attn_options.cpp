@@ -8,8 +8,10 @@
 #include "rpb/safetensors.hpp"
 
 #include <cmath>
+#include <exception>
 #include <fmt/format.h>
 #include <map>
+#include <thread>
 
 namespace rpb::cli {
 
@@ -72,7 +74,7 @@ void check_input_layout(const std::string& path, const Shape& shape, DType dtype
 }
 
 // Bytes of input converted per read when a file is checked or streamed piece by piece.
-constexpr int64_t input_piece_bytes = int64_t{1} << 20;
+constexpr int64_t input_piece_bytes = int64_t{256} << 10;
 
 // The input, given as --input: its shape, and either its values or a reader for them.
 struct LoadedInput {
@@ -114,13 +116,39 @@ LoadedInput load_input(const std::string& path, bool may_stream) {
 }
 
 // Every value of a streamed input is checked before any output is written (the same
-// messages as a whole read): an error never leaves a half-written pipe or device.
-void check_streamed_input(NpyFileReader& reader, const std::string& path) {
+// messages as a whole read): an error never leaves a half-written pipe or device. The two
+// halves are checked on two threads; the first bad value in file order is the one named.
+void check_streamed_input(const NpyFileReader& reader, const std::string& path) {
     const std::string what = fmt::format("--input {}", path);
     const int64_t piece = std::max<int64_t>(1, input_piece_bytes / int64_t{sizeof(float)});
-    std::vector<float> scratch(static_cast<size_t>(std::min(piece, reader.count())));
-    for (int64_t first = 0; first < reader.count(); first += piece) {
-        reader.read_float32(first, std::min(piece, reader.count() - first), scratch.data(), what);
+    auto check = [&](int64_t begin, int64_t end) {
+        std::vector<float> scratch(static_cast<size_t>(std::min(piece, end - begin)));
+        for (int64_t first = begin; first < end; first += piece) {
+            reader.read_float32(first, std::min(piece, end - first), scratch.data(), what);
+        }
+    };
+    const int64_t middle = (reader.count() / piece + 1) / 2 * piece;
+    if (middle >= reader.count()) {
+        check(0, reader.count());
+        return;
+    }
+    std::exception_ptr second_error;
+    std::thread second([&] {
+        try {
+            check(middle, reader.count());
+        } catch (...) {
+            second_error = std::current_exception();
+        }
+    });
+    try {
+        check(0, middle);
+    } catch (...) {
+        second.join();
+        throw;
+    }
+    second.join();
+    if (second_error) {
+        std::rethrow_exception(second_error);
     }
 }
 

@@ -291,7 +291,8 @@ NpyFileReader::~NpyFileReader() {
     }
 }
 
-void NpyFileReader::read_float32(int64_t first, int64_t count, float* out, std::string_view what) {
+void NpyFileReader::read_float32(int64_t first, int64_t count, float* out,
+                                 std::string_view what) const {
     if (first < 0 || count < 0 || first > count_ || count > count_ - first) {
         throw Error(fmt::format("{}: elements [{}, {}) are outside the {} of the array", what,
                                 first, first + count, count_));
@@ -301,9 +302,10 @@ void NpyFileReader::read_float32(int64_t first, int64_t count, float* out, std::
     // Little-endian float32 lands in `out` directly; anything else goes through scratch.
     const bool direct = dtype_ == DType::f32 && !big_endian_;
     std::byte* raw = reinterpret_cast<std::byte*>(out);
+    std::vector<std::byte> scratch;
     if (!direct) {
-        scratch_.resize(size);
-        raw = scratch_.data();
+        scratch.resize(size);
+        raw = scratch.data();
     }
     const uint64_t offset = data_start_ + static_cast<uint64_t>(first) * itemsize;
     if (read_at(fd_, raw, size, offset, path_) != size) {

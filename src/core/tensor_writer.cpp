@@ -38,10 +38,13 @@ void for_each_block(const RowSource<T>& source, Consume consume) {
     const int64_t rows = source.num_rows();
     const int64_t length = source.row_length();
     const int64_t step = rows_per_block(source);
-    std::vector<T> current(static_cast<size_t>(std::min(step, rows) * length));
-    std::vector<T> next(current.size());
-    auto fill = [&](std::vector<T>& buffer, int64_t first) {
-        source.fill(first, std::min(step, rows - first), buffer.data());
+    // Not zero-filled: every block is written in full by fill before it is read, so the
+    // pages are first touched by the (possibly parallel) computation that fills them.
+    const auto block_size = static_cast<size_t>(std::min(step, rows) * length);
+    std::unique_ptr<T[]> current = std::make_unique_for_overwrite<T[]>(block_size);
+    std::unique_ptr<T[]> next = std::make_unique_for_overwrite<T[]>(block_size);
+    auto fill = [&](std::unique_ptr<T[]>& buffer, int64_t first) {
+        source.fill(first, std::min(step, rows - first), buffer.get());
     };
     if (rows == 0) {
         return;
@@ -54,7 +57,7 @@ void for_each_block(const RowSource<T>& source, Consume consume) {
         }
         const int64_t count = std::min(step, rows - first);
         try {
-            consume(first, count, current.data());
+            consume(first, count, current.get());
         } catch (...) {
             if (pending.valid()) {
                 pending.wait();
