@@ -12,7 +12,7 @@
 #   core apart from start-up and projections (the whole-process numbers are rpbtool's own).
 # - Whole process for rpbtool (start-up, reading a numpy-made input, output to /dev/null), in-process after import
 #   for the peer; they alternate in one run (bench_attn_peer.py drives both); medians and
-#   ratios. Peak memory: /usr/bin/time -v for rpbtool, ru_maxrss of its own process (torch
+#   ratios. Peak memory: /usr/bin/time -v (a second, untimed run) for rpbtool, ru_maxrss of its own process (torch
 #   import included) for the peer.
 # - The attention core's GFLOP/s (4 B H N^2 d flops, Q K^T and P V) comes from the driver's
 #   --timing runs: best-of-3 forward time minus the two projection sgemms timed alone. It is set
@@ -278,8 +278,8 @@ tool_name="\`${rpbtool[0]#"$root/"}\`"
     echo "- rpbtool: \`attn --type t5 --qlen N --embed-dim 768 --heads 12 --scale 1 --format npy"
     echo "  --input x.npy -o /dev/null\` (Swin: \`--type 2d --window 7x7 --embed-dim 96 --heads 3\` on a"
     echo "  (256, 49, 96) input), weights from seed 0; the float32 input is made by numpy before the"
-    echo "  run, as the peer's is; timed from fork to exit (start-up, reading the input, writing the"
-    echo "  output) under /usr/bin/time -v."
+    echo "  run, as the peer's is; timed from spawn to exit (start-up, reading the input, writing"
+    echo "  the output); max RSS from a second, untimed run under /usr/bin/time -v."
     echo "- Peer: qkv linear, bias as the published models build it (HF T5: bucket map over all"
     echo "  pairs in float32, embedding gather, permute to (1, H, q, k); Swin: table gather through"
     echo "  the precomputed index, permute), \`softmax(scale * q @ k^T + bias) @ v\` with the bias"

@@ -9,7 +9,7 @@
 # - rpbtool is timed as a whole process (start-up, table init, writing the npy to
 #   /dev/null); the peer in-process after import, on compute_bias alone. They alternate in
 #   one run (bench_bias_peer.py drives both); medians and ratios are reported.
-# - Peak memory: max RSS from wait4 (what /usr/bin/time -v reports) for rpbtool; ru_maxrss
+# - Peak memory: max RSS from /usr/bin/time -v (a second, untimed run) for rpbtool; ru_maxrss
 #   of its own process for the peer. The 16384 case runs rpbtool alone under /usr/bin/time -v,
 #   piped to wc -c.
 # - Memory bandwidth: a C memset of the output size, on fresh memory (page faults included,
