@@ -85,9 +85,10 @@ void linear(const float* in, int64_t rows, int64_t inner, const float* weight, c
                 static_cast<blasint>(cols));
 }
 
-// Projects the dims.batch * dims.tokens rows of x into `packed` (resized and zeroed).
+// Projects the dims.batch * dims.tokens rows of x into `packed` (resized and zeroed), using
+// (and growing) one chunk buffer per worker from `buffers`.
 void pack_qkv(const float* x, const AttentionWeights& weights, const detail::AttentionDims& dims,
-              int threads, detail::PackedHeads& packed) {
+              int threads, detail::PackedHeads& packed, std::vector<std::vector<float>>& buffers) {
     const int64_t n = dims.tokens;
     const int64_t e = dims.embed;
     const int64_t hd = dims.head_dim;
@@ -114,9 +115,12 @@ void pack_qkv(const float* x, const AttentionWeights& weights, const detail::Att
     const int64_t total_rows = dims.batch * n;
     const int64_t chunks = chunk_count(total_rows);
     const int64_t workers = detail::worker_count(threads, chunks);
-    std::vector<std::vector<float>> buffers(static_cast<size_t>(workers));
+    // Each worker's (rows, 3E) projection chunk; kept by the caller so that the grouped
+    // path, which calls this once per group, does not allocate and first-touch it each time.
+    buffers.resize(std::max(buffers.size(), static_cast<size_t>(workers)));
     for (std::vector<float>& buf : buffers) {
-        buf.resize(static_cast<size_t>(std::min(kProjectionRows, total_rows) * 3 * e));
+        buf.resize(std::max(buf.size(),
+                            static_cast<size_t>(std::min(kProjectionRows, total_rows) * 3 * e)));
     }
     detail::parallel_for(chunks, workers, [&](int64_t chunk, int64_t worker) {
         const int64_t row0 = chunk * kProjectionRows;
@@ -173,6 +177,7 @@ void run_groups(const float* x, int64_t count, int64_t group, const detail::Atte
     std::vector<std::vector<float>>& merged = buffers.merged;
     packs.resize(std::max(packs.size(), static_cast<size_t>(workers)));
     merged.resize(std::max(merged.size(), static_cast<size_t>(workers)));
+    buffers.qkv.resize(std::max(buffers.qkv.size(), static_cast<size_t>(workers)));
     for (std::vector<float>& m : merged) {
         m.resize(std::max(m.size(), static_cast<size_t>(std::min(group, count) * n * e)));
     }
@@ -182,7 +187,7 @@ void run_groups(const float* x, int64_t count, int64_t group, const detail::Atte
         sub.batch = std::min(group, count - b0);
         detail::PackedHeads& packed = packs[static_cast<size_t>(worker)];
         float* m = merged[static_cast<size_t>(worker)].data();
-        pack_qkv(x + b0 * n * e, weights, sub, 1, packed);
+        pack_qkv(x + b0 * n * e, weights, sub, 1, packed, buffers.qkv[static_cast<size_t>(worker)]);
         detail::run_attention_kernel(packed, bias, sub, config.causal, 1, m,
                                      probs == nullptr ? nullptr : probs + b0 * dims.heads * n * n);
         project_out(m, sub.batch * n, weights, e, 1, out + b0 * n * e);
@@ -229,7 +234,8 @@ FloatTensor attention_forward(const FloatTensor& x, const AttentionWeights& weig
     std::vector<float> merged;
     {
         detail::PackedHeads packed;
-        pack_qkv(x.data(), weights, dims, config.threads, packed);
+        std::vector<std::vector<float>> chunk_buffers;
+        pack_qkv(x.data(), weights, dims, config.threads, packed, chunk_buffers);
         merged.resize(static_cast<size_t>(dims.batch * n * e));
         detail::run_attention_kernel(packed, bias, dims, config.causal, config.threads,
                                      merged.data(), probs_data);

@@ -50,6 +50,7 @@ struct PackedHeads {
 struct GroupBuffers {
     std::vector<PackedHeads> packs;
     std::vector<std::vector<float>> merged;
+    std::vector<std::vector<std::vector<float>>> qkv; ///< pack_qkv's chunk buffer per worker
 };
 
 /// The bias source of the kernel. Toeplitz maps (t5): per head the q + k - 1 biases along
