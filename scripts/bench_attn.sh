@@ -22,6 +22,9 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${BUILD:-$root/build}
 reps=${REPS:-5}
+# The Swin job takes ~0.1 s per repetition on both sides and its peer's time is bimodal on
+# this machine (0.03 s or 0.1 s per forward): more repetitions for a stable median.
+swin_reps=${SWIN_REPS:-31}
 out_md=${OUT:-$root/docs/benchmarks-attn.md}
 python=/usr/bin/python3
 
@@ -203,10 +206,11 @@ tool_args() {
 }
 
 rows=()
-# bench NAME INPUT PEER_ARGS -- RPBTOOL_ARGS
+spreads=()
+# bench NAME REPS INPUT PEER_ARGS -- RPBTOOL_ARGS
 bench() {
-    local name=$1 input=$2
-    shift 2
+    local name=$1 reps=$2 input=$3
+    shift 3
     local peer_args=()
     while [[ $1 != -- ]]; do peer_args+=("$1"); shift; done
     shift
@@ -226,17 +230,22 @@ bench() {
         -v s="$sgemm" -v c="$core" 'BEGIN {
         printf "| %s | %.3f s, %.0f MB | %.3f s, %.0f MB | %.1fx | %.0f GFLOP/s | %.0f GFLOP/s (%.0f%%) |",
             n, t, r / 1024, p, pr / 1024, p / t, s, c, 100 * c / s }')")
+    spreads+=("$(awk -v n="$name" '$1 == "rpbtool" || $1 == "peer" {
+            if (!($1 in lo) || $2 < lo[$1]) lo[$1] = $2
+            if ($2 > hi[$1]) hi[$1] = $2 }
+        END { printf "%s: rpbtool %.3f-%.3f s, peer %.3f-%.3f s", n, lo["rpbtool"], hi["rpbtool"],
+            lo["peer"], hi["peer"] }' "$tmp/run.tsv")")
 }
 
 make_input "$tmp/x4096.npy" 1 4096 768
 make_input "$tmp/x2048.npy" 1 2048 768
 make_input "$tmp/xswin.npy" 256 49 96
 make_input "$tmp/x16384.npy" 1 16384 768
-bench "T5, N=4096, E=768, 12 heads, scale 1" "$tmp/x4096.npy" --case t5 --qlen 4096 --embed-dim 768 \
+bench "T5, N=4096, E=768, 12 heads, scale 1" "$reps" "$tmp/x4096.npy" --case t5 --qlen 4096 --embed-dim 768 \
     --heads 12 --scale 1 -- --type t5 --qlen 4096 --embed-dim 768 --heads 12 --scale 1
-bench "T5, N=2048, E=768, 12 heads, scale 1" "$tmp/x2048.npy" --case t5 --qlen 2048 --embed-dim 768 \
+bench "T5, N=2048, E=768, 12 heads, scale 1" "$reps" "$tmp/x2048.npy" --case t5 --qlen 2048 --embed-dim 768 \
     --heads 12 --scale 1 -- --type t5 --qlen 2048 --embed-dim 768 --heads 12 --scale 1
-bench "Swin, 256 windows of 7x7, E=96, 3 heads" "$tmp/xswin.npy" --case swin --window 7x7 --batch 256 \
+bench "Swin, 256 windows of 7x7, E=96, 3 heads" "$swin_reps" "$tmp/xswin.npy" --case swin --window 7x7 --batch 256 \
     --embed-dim 96 --heads 3 -- --type 2d --window 7x7 --batch 256 --embed-dim 96 --heads 3
 
 # N=16384: rpbtool alone (the peer would materialise 12 x 16384^2 floats several times over).
@@ -268,12 +277,17 @@ tool_name="\`${rpbtool[0]#"$root/"}\`"
     echo
     echo "Produced by \`scripts/bench_attn.sh\` on $(date -u '+%Y-%m-%d %H:%M UTC'); CPU: $model,"
     echo "$cpus cores (load average at the end: $load); PyTorch $torch_version with"
-    echo "\`torch.set_num_threads(2)\`; $reps alternating repetitions per job, medians. Timed tool:"
+    echo "\`torch.set_num_threads(2)\`; $reps alternating repetitions per job ($swin_reps for Swin), medians."
+    echo "Timed tool:"
     echo "$tool_name."
     echo
     echo "| job | rpbtool (whole process), max RSS | peer (in-process), max RSS | speed-up | sgemm 2048 (torch.mm) | attention core |"
     echo "|---|---|---|---|---|---|"
     printf '%s\n' "${rows[@]}"
+    echo
+    echo "Spread of the repetitions (fastest-slowest):"
+    echo
+    printf -- '- %s\n' "${spreads[@]}"
     echo
     echo "- rpbtool: \`attn --type t5 --qlen N --embed-dim 768 --heads 12 --scale 1 --format npy"
     echo "  --input x.npy -o /dev/null\` (Swin: \`--type 2d --window 7x7 --embed-dim 96 --heads 3\` on a"

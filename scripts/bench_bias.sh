@@ -161,8 +161,9 @@ torch_version=$("$python" -c 'import torch; print(torch.__version__)')
     printf '%s\n' "${rows[@]}"
     echo
     echo "- rpbtool: \`rpbtool bias --qlen Q --heads 12 --format npy -o /dev/null\` (a fresh"
-    echo "  trunc-normal table from seed 0), timed from fork to exit by the driver, so start-up,"
-    echo "  table init and the npy writer are all included."
+    echo "  trunc-normal table from seed 0), timed from spawn to exit by the driver, so start-up,"
+    echo "  table init and the npy writer are all included; max RSS from a second, untimed run"
+    echo "  under /usr/bin/time -v."
     echo "- Peer: \`T5Attention.compute_bias\` as in Hugging Face transformers (arange positions,"
     echo "  \`memory - context\`, \`_relative_position_bucket\` in float32, \`nn.Embedding\` gather,"
     echo "  \`permute([2, 0, 1]).unsqueeze(0)\`), in-process after import and a warm-up. HF returns"

@@ -43,6 +43,10 @@ def run_rpbtool(command):
     (large) process's high-water mark, which the kernel carries over at exec, and timing
     through /usr/bin/time would add its own fork and exec (about 3 ms here) to rpbtool's.
     """
+    # Let this process's own BLAS worker threads go idle first: after each threaded call
+    # OpenBLAS's pthreads pool spins in sched_yield for about 0.1 s, and on a 2-core machine
+    # that would take the cores from the rpbtool run that follows.
+    time.sleep(float(os.environ.get("BENCH_SETTLE", "0.25")))
     with open(os.devnull, "wb") as devnull:
         start = time.perf_counter()
         status = subprocess.call(command, stdout=devnull)
