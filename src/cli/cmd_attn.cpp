@@ -69,38 +69,28 @@ void run_attn(const AttnCommandOptions& o) {
     if (!o.probs.empty()) {
         probs_out = open_output(probs_output, probs_format == OutputFormat::npy);
     }
-    if (o.probs.empty()) {
-        // Without probabilities, a large batch of windows is computed piece by piece as the
-        // writer asks for it (same bits as the whole computation, a few MB of memory).
-        AttnSetup setup = prepare_attention(o.attn, true);
-        const nlohmann::json params = attn_params(setup, o.attn);
-        const std::string type(scheme_type_name(setup.scheme.type));
-        if (attention_group_items(setup.x_shape[0], setup.x_shape[1]) > 0) {
-            write_tensor(*out, format, streamed_rows(setup, o.attn.input),
-                         OutputMeta{"attn", type, params});
-            out->commit();
-            return;
-        }
-        const EntryIndex index(setup.scheme);
-        FloatTensor output =
-            attention_forward(setup.x, setup.weights, index, setup.config, nullptr);
-        if (setup.input_was_2d) {
-            output = FloatTensor({output.dim(1), output.dim(2)}, std::move(output.storage()));
-        }
-        write_tensor(*out, format, rows_of(output), OutputMeta{"attn", type, params});
+    // Without probabilities, a large batch of windows is computed piece by piece as the
+    // writer asks for it (same bits as the whole computation, a few MB of memory).
+    const bool want_probs = !o.probs.empty();
+    AttnSetup setup = prepare_attention(o.attn, !want_probs);
+    const nlohmann::json params = attn_params(setup, o.attn);
+    const OutputMeta meta{"attn", std::string(scheme_type_name(setup.scheme.type)), params};
+    if (!want_probs && attention_group_items(setup.x_shape[0], setup.x_shape[1]) > 0) {
+        write_tensor(*out, format, streamed_rows(setup, o.attn.input), meta);
         out->commit();
         return;
     }
-    AttnRun run = run_attention(o.attn, true);
-    const nlohmann::json params = attn_params(run, o.attn);
-    const std::string type(scheme_type_name(run.scheme.type));
-    FloatTensor& output = run.output;
-    if (run.input_was_2d) {
+    FloatTensor probs;
+    FloatTensor output = attention_forward(setup.x, setup.weights, EntryIndex(setup.scheme),
+                                           setup.config, want_probs ? &probs : nullptr);
+    if (setup.input_was_2d) {
         output = FloatTensor({output.dim(1), output.dim(2)}, std::move(output.storage()));
     }
-    write_tensor(*out, format, rows_of(output), OutputMeta{"attn", type, params});
-    write_tensor(*probs_out, probs_format, rows_of(run.probs), OutputMeta{"attn", type, params});
-    probs_out->commit();
+    write_tensor(*out, format, rows_of(output), meta);
+    if (want_probs) {
+        write_tensor(*probs_out, probs_format, rows_of(probs), meta);
+        probs_out->commit();
+    }
     out->commit();
 }
 
