@@ -84,25 +84,18 @@ struct LoadedInput {
     std::unique_ptr<NpyFileReader> reader;
 };
 
-// Opens --input. A regular file stays open for reading piece by piece when `may_stream`;
-// otherwise it is read straight into the tensor. A pipe (or Fortran-order data) is read
-// whole first and converted.
-LoadedInput load_input(const std::string& path, bool may_stream) {
-    const std::string what = fmt::format("--input {}", path);
+// Opens --input. A regular file stays open (prepare_attention streams it or reads it
+// straight into the tensor); a pipe (or Fortran-order data) is read whole and converted.
+LoadedInput load_input(const std::string& path) {
     LoadedInput input;
     if (auto reader = NpyFileReader::open(path)) {
         check_input_layout(path, reader->shape(), reader->dtype());
         input.shape = reader->shape();
-        if (may_stream) {
-            input.reader = std::move(reader);
-        } else {
-            input.x = FloatTensor(input.shape);
-            reader->read_float32(0, reader->count(), input.x.data(), what);
-        }
+        input.reader = std::move(reader);
     } else {
         const Array array = read_npy(path);
         check_input_layout(path, array.shape, array.dtype);
-        input.x = to_float32(array, what);
+        input.x = to_float32(array, fmt::format("--input {}", path));
         input.shape = array.shape;
     }
     input.was_2d = input.shape.size() == 2;
@@ -188,7 +181,7 @@ AttnSetup prepare_attention(const AttnOptions& o, bool may_stream) {
         if (o.tokens_option->count() > 0 || o.batch_option->count() > 0) {
             throw UsageError("--tokens and --batch shape the random input: not with --input");
         }
-        input = load_input(o.input, may_stream);
+        input = load_input(o.input);
         run.input_was_2d = input.was_2d;
     }
     SchemeOptions scheme_options = o.scheme;
@@ -315,10 +308,10 @@ AttnSetup prepare_attention(const AttnOptions& o, bool may_stream) {
         run.config.scale.value_or(1.0f / std::sqrt(static_cast<float>(run.embed_dim / run.heads)));
     run.weights = std::move(weights);
     if (run.reader) {
-        if (attention_group_items(run.x_shape[0], run.x_shape[1]) > 0) {
+        if (may_stream && attention_group_items(run.x_shape[0], run.x_shape[1]) > 0) {
             check_streamed_input(*run.reader, o.input);
         } else {
-            // Too few windows to stream: read whole.
+            // Not streamed (too few windows, or the whole computation asked for): read whole.
             run.x = FloatTensor(run.x_shape);
             run.reader->read_float32(0, run.reader->count(), run.x.data(),
                                      fmt::format("--input {}", o.input));
