@@ -285,7 +285,9 @@ tool_name="\`${rpbtool[0]#"$root/"}\`"
     echo "|---|---|---|---|---|---|"
     printf '%s\n' "${rows[@]}"
     echo
-    echo "Spread of the repetitions (fastest-slowest):"
+    echo "Spread of the repetitions (fastest-slowest). The Swin peer's time is bimodal on this"
+    echo "kind of machine (0.02-0.04 s or about 0.1 s per forward), so that ratio moves more from"
+    echo "run to run than the others:"
     echo
     printf -- '- %s\n' "${spreads[@]}"
     echo
