@@ -166,6 +166,9 @@ c++ -std=c++20 -O2 -march=native -I"$root/include" $(pkg-config --cflags openbla
     "$tmp/driver.cpp" "$build/librpbcore.a" $(pkg-config --libs openblas) -lfmt -lpthread \
     -o "$tmp/rpb_bench_attn"
 driver=$tmp/rpb_bench_attn
+# rpbtool's whole-process time is taken by this small timer process (see bench_timer.c).
+cc -O2 -o "$tmp/bench_timer" "$root/scripts/bench_timer.c"
+export BENCH_TIMER=$tmp/bench_timer
 rpbtool=("${RPBTOOL:-$build/rpbtool}")
 [[ -x ${rpbtool[0]} ]] || die "no rpbtool at ${rpbtool[0]} (build it, or set RPBTOOL)"
 "${rpbtool[@]}" attn --type t5 --qlen 8 --embed-dim 8 --heads 2 --format npy -o /dev/null ||

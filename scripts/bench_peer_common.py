@@ -37,8 +37,10 @@ def relative_position_bucket(relative_position, bidirectional=True, num_buckets=
 def run_rpbtool(command):
     """One whole-process run of rpbtool, timed from spawn to exit, then its peak memory.
 
-    The timed run starts rpbtool directly (subprocess spawns with vfork, so this large
-    process costs nothing to start it). Max RSS comes from a second, untimed run under
+    The timed run goes through BENCH_TIMER (scripts/bench_timer.c) when it is set: that small
+    process times rpbtool's lifetime itself, so that this large interpreter's own fork and
+    exec (~3-6 ms here) are not counted as rpbtool's start-up; without it, the time is taken
+    here around subprocess.call. Max RSS comes from a second, untimed run under
     /usr/bin/time -v: wait4's ru_maxrss of a child of this process would include this
     (large) process's high-water mark, which the kernel carries over at exec, and timing
     through /usr/bin/time would add its own fork and exec (about 3 ms here) to rpbtool's.
@@ -47,10 +49,17 @@ def run_rpbtool(command):
     # OpenBLAS's pthreads pool spins in sched_yield for about 0.1 s, and on a 2-core machine
     # that would take the cores from the rpbtool run that follows.
     time.sleep(float(os.environ.get("BENCH_SETTLE", "0.25")))
+    timer = os.environ.get("BENCH_TIMER")  # scripts/bench_timer.c, built by the bench script
     with open(os.devnull, "wb") as devnull:
-        start = time.perf_counter()
-        status = subprocess.call(command, stdout=devnull)
-        elapsed = time.perf_counter() - start
+        if timer:
+            with tempfile.NamedTemporaryFile("r", suffix=".elapsed") as elapsed_file:
+                status = subprocess.call([timer, elapsed_file.name] + command, stdout=devnull)
+                text = elapsed_file.read().strip()
+            elapsed = float(text) if status == 0 and text else 0.0
+        else:
+            start = time.perf_counter()
+            status = subprocess.call(command, stdout=devnull)
+            elapsed = time.perf_counter() - start
         if status != 0:
             sys.exit(f"bench peer: {' '.join(command)} failed with status {status}")
         with tempfile.NamedTemporaryFile("r", suffix=".time") as report:
