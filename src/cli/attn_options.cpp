@@ -6,12 +6,12 @@
 #include "rpb/output_file.hpp"
 #include "rpb/random.hpp"
 #include "rpb/safetensors.hpp"
+#include "rpb/worker_thread.hpp"
 
 #include <cmath>
 #include <exception>
 #include <fmt/format.h>
 #include <map>
-#include <thread>
 
 namespace rpb::cli {
 
@@ -126,7 +126,7 @@ void check_streamed_input(const NpyFileReader& reader, const std::string& path) 
         return;
     }
     std::exception_ptr second_error;
-    std::thread second([&] {
+    WorkerThread second([&] {
         try {
             check(middle, reader.count());
         } catch (...) {

@@ -5,6 +5,7 @@
 // zero-padded operands (attention_tile.cpp).
 #include "attention_internal.hpp"
 #include "attention_tile.hpp"
+#include "rpb/worker_thread.hpp"
 
 #include <algorithm>
 #include <atomic>
@@ -184,17 +185,17 @@ void parallel_for(int64_t items, int64_t workers,
             fn(id, worker);
         }
     };
-    std::vector<std::thread> pool;
+    std::vector<WorkerThread> pool;
     pool.reserve(static_cast<size_t>(std::max<int64_t>(0, workers - 1)));
     for (int64_t w = 1; w < workers; ++w) {
         try {
-            pool.emplace_back(work, w);
+            pool.emplace_back([&work, w] { work(w); });
         } catch (const std::system_error&) {
             break; // fewer threads: the shared counter still hands out every item
         }
     }
     work(0);
-    for (std::thread& t : pool) {
+    for (WorkerThread& t : pool) {
         t.join();
     }
 }

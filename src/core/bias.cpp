@@ -2,6 +2,7 @@
 
 #include "rpb/error.hpp"
 #include "rpb/index.hpp"
+#include "rpb/worker_thread.hpp"
 
 #include <algorithm>
 #include <cstring>
@@ -110,7 +111,7 @@ void BiasPlan::fill(int64_t first, int64_t count, float* out) const {
     if (threads == 1) {
         fill_rows(first, count, out);
     } else {
-        std::vector<std::thread> workers;
+        std::vector<WorkerThread> workers;
         const int64_t chunk = (count + threads - 1) / threads;
         for (int64_t t = 1; t < threads; ++t) {
             const int64_t begin = std::min(count, t * chunk);

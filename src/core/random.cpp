@@ -1,6 +1,7 @@
 #include "rpb/random.hpp"
 
 #include "rpb/error.hpp"
+#include "rpb/worker_thread.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -54,10 +55,11 @@ std::vector<float> generate(int64_t count, ValueOf value_of) {
         run(0, count);
         return values;
     }
-    std::vector<std::thread> workers;
+    std::vector<WorkerThread> workers;
     const int64_t chunk = (count + threads - 1) / threads;
     for (int64_t t = 1; t < threads; ++t) {
-        workers.emplace_back(run, std::min(count, t * chunk), std::min(count, (t + 1) * chunk));
+        workers.emplace_back([&run, begin = std::min(count, t * chunk),
+                              end = std::min(count, (t + 1) * chunk)] { run(begin, end); });
     }
     run(0, std::min(count, chunk));
     for (auto& worker : workers) {
@@ -153,10 +155,11 @@ std::vector<float> polar_normal_values(uint64_t seed, int64_t count, float std, 
         run(0, pairs);
         return values;
     }
-    std::vector<std::thread> workers;
+    std::vector<WorkerThread> workers;
     const int64_t chunk = (pairs + threads - 1) / threads;
     for (int64_t t = 1; t < threads; ++t) {
-        workers.emplace_back(run, std::min(pairs, t * chunk), std::min(pairs, (t + 1) * chunk));
+        workers.emplace_back([&run, begin = std::min(pairs, t * chunk),
+                              end = std::min(pairs, (t + 1) * chunk)] { run(begin, end); });
     }
     run(0, std::min(pairs, chunk));
     for (auto& worker : workers) {
