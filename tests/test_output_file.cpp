@@ -2,6 +2,7 @@
 #include "rpb/output_file.hpp"
 
 #include <doctest/doctest.h>
+#include <fcntl.h>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -107,4 +108,18 @@ TEST_CASE("rpb::OutputFile refuses directories and missing parents") {
     CHECK_THROWS_WITH_AS(OutputFile{missing},
                          ("cannot create '" + missing + "': No such file or directory").c_str(),
                          Error);
+}
+
+TEST_CASE("rpb::OutputFile says whether a partial output could be seen") {
+    TempDir dir;
+    CHECK_FALSE(OutputFile((dir.path / "new.npy").string()).shows_partial_output());
+    CHECK_FALSE(OutputFile("/dev/null").shows_partial_output());
+    const fs::path fifo = dir.path / "fifo";
+    REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+    // Opening a FIFO for writing waits for a reader: hold one open (non-blocking) first.
+    const int reader = ::open(fifo.c_str(), O_RDONLY | O_NONBLOCK);
+    REQUIRE(reader >= 0);
+    CHECK(OutputFile(fifo.string()).shows_partial_output());
+    ::close(reader);
+    CHECK(OutputFile("/dev/full").shows_partial_output());
 }

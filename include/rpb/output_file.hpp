@@ -30,6 +30,11 @@ public:
 
     /// Whether the destination is a terminal (binary output is refused there).
     bool is_terminal() const { return terminal_; }
+    /// Whether bytes written before a failure could reach anyone: false for a temporary file
+    /// renamed only on commit and for the null device, true for a pipe, terminal or other
+    /// device written in place. Lets a writer skip work whose only purpose is to fail before
+    /// the first byte (e.g. checking a streamed input in full first).
+    bool shows_partial_output() const { return shows_partial_; }
     const std::string& path() const { return path_; }
     std::string display_name() const { return path_ == "-" ? "standard output" : path_; }
 
@@ -41,6 +46,7 @@ private:
     std::FILE* file_ = nullptr;
     bool owns_file_ = false;
     bool terminal_ = false;
+    bool shows_partial_ = true;
     bool committed_ = false;
 };
 

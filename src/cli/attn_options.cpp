@@ -173,7 +173,7 @@ std::string AttnSetup::describe() const {
     return fmt::format("{}; E={} heads={} scale={:g}", scheme.describe(), embed_dim, heads, scale);
 }
 
-AttnSetup prepare_attention(const AttnOptions& o, bool may_stream) {
+AttnSetup prepare_attention(const AttnOptions& o, InputReading reading) {
     AttnSetup run;
     // The input first: for t5 its length sets q = k.
     LoadedInput input;
@@ -308,8 +308,11 @@ AttnSetup prepare_attention(const AttnOptions& o, bool may_stream) {
         run.config.scale.value_or(1.0f / std::sqrt(static_cast<float>(run.embed_dim / run.heads)));
     run.weights = std::move(weights);
     if (run.reader) {
-        if (may_stream && attention_group_items(run.x_shape[0], run.x_shape[1]) > 0) {
-            check_streamed_input(*run.reader, o.input);
+        if (reading != InputReading::whole &&
+            attention_group_items(run.x_shape[0], run.x_shape[1]) > 0) {
+            if (reading == InputReading::streamed_checked) {
+                check_streamed_input(*run.reader, o.input);
+            }
         } else {
             // Not streamed (too few windows, or the whole computation asked for): read whole.
             run.x = FloatTensor(run.x_shape);
@@ -323,7 +326,7 @@ AttnSetup prepare_attention(const AttnOptions& o, bool may_stream) {
 
 AttnRun run_attention(const AttnOptions& o, bool want_probs) {
     AttnRun run;
-    static_cast<AttnSetup&>(run) = prepare_attention(o, false);
+    static_cast<AttnSetup&>(run) = prepare_attention(o, InputReading::whole);
     const EntryIndex index(run.scheme);
     run.output =
         attention_forward(run.x, run.weights, index, run.config, want_probs ? &run.probs : nullptr);

@@ -54,10 +54,18 @@ struct AttnSetup {
     std::string describe() const;
 };
 
-/// Resolves scheme, weights, table and input. With `may_stream`, a regular --input file of
-/// many windows (attention_group_items > 0) is left in `reader` instead of being read whole.
+/// How prepare_attention treats a regular --input file of many windows
+/// (attention_group_items > 0); other inputs are always read whole.
+enum class InputReading {
+    whole,            ///< read into AttnSetup::x
+    streamed_checked, ///< left in `reader`, every value checked first (output shows partial
+                      ///< writes: a bad value must fail before the first byte)
+    streamed,         ///< left in `reader`; bad values fail as the pieces are read
+};
+
+/// Resolves scheme, weights, table and input.
 /// Throws UsageError / rpb::Error naming the option or file.
-AttnSetup prepare_attention(const AttnOptions& options, bool may_stream);
+AttnSetup prepare_attention(const AttnOptions& options, InputReading reading);
 
 /// A layer's run: its setup and results.
 struct AttnRun : AttnSetup {

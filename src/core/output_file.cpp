@@ -17,6 +17,16 @@ std::string errno_text(int error) {
     return std::strerror(error);
 }
 
+// The same device as /dev/null (whatever path or descriptor led to it): what is written
+// there reaches no one.
+bool is_null_device(int fd) {
+    struct stat target {};
+    struct stat null_device {};
+    return ::fstat(fd, &target) == 0 && ::stat("/dev/null", &null_device) == 0 &&
+           S_ISCHR(target.st_mode) && S_ISCHR(null_device.st_mode) &&
+           target.st_rdev == null_device.st_rdev;
+}
+
 mode_t current_umask() {
     const mode_t mask = ::umask(0);
     ::umask(mask);
@@ -36,6 +46,7 @@ OutputFile::OutputFile(const std::string& path) : path_(path) {
     if (path == "-") {
         file_ = stdout;
         terminal_ = stdout_is_terminal();
+        shows_partial_ = !is_null_device(STDOUT_FILENO);
         return;
     }
     struct stat info {};
@@ -52,6 +63,7 @@ OutputFile::OutputFile(const std::string& path) : path_(path) {
         }
         owns_file_ = true;
         terminal_ = ::isatty(::fileno(file_)) == 1;
+        shows_partial_ = !is_null_device(::fileno(file_));
         return;
     }
     // A regular or new file: write a temporary file beside it and rename on commit, so
@@ -76,6 +88,7 @@ OutputFile::OutputFile(const std::string& path) : path_(path) {
         throw Error(fmt::format("cannot write '{}': {}", path_, errno_text(error)));
     }
     owns_file_ = true;
+    shows_partial_ = false;
 }
 
 OutputFile::~OutputFile() {

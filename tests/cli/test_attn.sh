@@ -111,5 +111,14 @@ printf '\x00\x00\xc0\x7f' | dd of="$WORK/nan120.npy" bs=1 seek=$((size - 8)) con
 bytes=$("$RPBTOOL" attn "${sw[@]}" --input "$WORK/nan120.npy" 2>"$WORK/nan_err" -o - | wc -c)
 expect_eq "nothing written before a late NaN" "$bytes" "0"
 expect_eq "late NaN named" "$(cat "$WORK/nan_err")" "rpbtool: error: --input $WORK/nan120.npy: element (119, 48, 94) is nan (values must be finite)"
+# Where no partial output can be seen (a file renamed into place on success, /dev/null),
+# the values are checked as they are read instead: the same error, nothing left behind.
+run attn "${sw[@]}" --input "$WORK/nan120.npy" -o "$WORK/nan120_out.npy"
+expect_eq "late NaN, file output: status" "$status" "1"
+expect_eq "late NaN, file output: message" "$err" "rpbtool: error: --input $WORK/nan120.npy: element (119, 48, 94) is nan (values must be finite)"
+[ -z "$(ls -A "$WORK" | grep nan120_out)" ] && pass || fail "output or temporary file left behind after a late NaN"
+run attn "${sw[@]}" --input "$WORK/nan120.npy" -o /dev/null
+expect_eq "late NaN, /dev/null: status" "$status" "1"
+expect_eq "late NaN, /dev/null: message" "$err" "rpbtool: error: --input $WORK/nan120.npy: element (119, 48, 94) is nan (values must be finite)"
 
 finish
