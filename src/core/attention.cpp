@@ -10,6 +10,7 @@
 #include "rpb/attention.hpp"
 
 #include "attention_internal.hpp"
+#include "attention_tile.hpp"
 #include "rpb/error.hpp"
 
 #include <algorithm>
@@ -85,38 +86,66 @@ void linear(const float* in, int64_t rows, int64_t inner, const float* weight, c
                 static_cast<blasint>(cols));
 }
 
-// Projects the dims.batch * dims.tokens rows of x into `packed` (resized and zeroed), using
-// (and growing) one chunk buffer per worker from `buffers`.
-void pack_qkv(const float* x, const AttentionWeights& weights, const detail::AttentionDims& dims,
-              int threads, detail::PackedHeads& packed, std::vector<std::vector<float>>& buffers) {
+// Sets `packed` up for dims. Zero-filled when the layout is new; buffers reused with the same
+// layout (a worker's next group of windows) keep their zero padding, since every data
+// position is rewritten by scatter_qkv (the refill was 19 MB of memset in a 256-window Swin
+// run).
+void layout_packed(const detail::AttentionDims& dims, detail::PackedHeads& packed) {
+    const int64_t n = dims.tokens;
+    const int64_t nbh = dims.batch * dims.heads;
+    const bool same_layout =
+        packed.dpad == round_up(dims.head_dim, 16) && packed.q_rows == round_up(n, 4) &&
+        packed.k_rows == round_up(n, detail::kBlockKeys) &&
+        packed.q.size() == static_cast<size_t>(nbh * packed.q_rows * packed.dpad);
+    packed.dpad = round_up(dims.head_dim, 16);
+    packed.q_rows = round_up(n, 4);
+    packed.k_rows = round_up(n, detail::kBlockKeys);
+    if (!same_layout) {
+        packed.q.assign(static_cast<size_t>(nbh * packed.q_rows * packed.dpad), 0.0f);
+        packed.kt.assign(static_cast<size_t>(nbh * packed.k_rows * packed.dpad), 0.0f);
+        packed.v.assign(static_cast<size_t>(nbh * packed.k_rows * packed.dpad), 0.0f);
+    }
+}
+
+// Scatters projected rows [row0, row0 + rows) of the batch (each [q | k | v], head-major,
+// `ld` floats apart) into the kernel's per-head layout, q multiplied by the scale.
+void scatter_qkv(const float* qkv, int64_t ld, int64_t row0, int64_t rows,
+                 const detail::AttentionDims& dims, detail::PackedHeads& packed) {
     const int64_t n = dims.tokens;
     const int64_t e = dims.embed;
     const int64_t hd = dims.head_dim;
-    const int64_t nbh = dims.batch * dims.heads;
     const int64_t kb = detail::kBlockKeys;
-
-    // Zero-filled when the layout is new. Buffers reused with the same layout (a worker's
-    // next group of windows) keep their zero padding: the data positions are all rewritten
-    // below, so the refill is skipped (it was 19 MB of memset in a 256-window Swin run).
-    const bool same_layout =
-        packed.dpad == round_up(hd, 16) && packed.q_rows == round_up(n, 4) &&
-        packed.k_rows == round_up(n, kb) &&
-        packed.q.size() == static_cast<size_t>(nbh * packed.q_rows * packed.dpad);
-    packed.dpad = round_up(hd, 16);
-    packed.q_rows = round_up(n, 4);
-    packed.k_rows = round_up(n, kb);
     const int64_t dpad = packed.dpad;
-    if (!same_layout) {
-        packed.q.assign(static_cast<size_t>(nbh * packed.q_rows * dpad), 0.0f);
-        packed.kt.assign(static_cast<size_t>(nbh * packed.k_rows * dpad), 0.0f);
-        packed.v.assign(static_cast<size_t>(nbh * packed.k_rows * dpad), 0.0f);
+    for (int64_t r = 0; r < rows; ++r) {
+        const int64_t b = (row0 + r) / n;
+        const int64_t i = (row0 + r) % n;
+        const float* src = qkv + r * ld;
+        for (int64_t h = 0; h < dims.heads; ++h) {
+            const int64_t bh = b * dims.heads + h;
+            float* q = packed.q_slab(bh) + i * dpad;
+            float* kt = packed.kt_slab(bh) + (i / kb) * dpad * kb + i % kb;
+            float* v = packed.v_slab(bh) + i * dpad;
+            const float* qs = src + h * hd;
+            const float* ks = src + e + h * hd;
+            const float* vs = src + 2 * e + h * hd;
+            for (int64_t c = 0; c < hd; ++c) {
+                q[c] = qs[c] * dims.scale;
+                kt[c * kb] = ks[c];
+                v[c] = vs[c];
+            }
+        }
     }
+}
 
-    const int64_t total_rows = dims.batch * n;
+// Projects the dims.batch * dims.tokens rows of x into `packed` in row chunks (OpenBLAS
+// sgemm), using (and growing) one chunk buffer per worker from `buffers`.
+void pack_qkv(const float* x, const AttentionWeights& weights, const detail::AttentionDims& dims,
+              int threads, detail::PackedHeads& packed, std::vector<std::vector<float>>& buffers) {
+    const int64_t e = dims.embed;
+    layout_packed(dims, packed);
+    const int64_t total_rows = dims.batch * dims.tokens;
     const int64_t chunks = chunk_count(total_rows);
     const int64_t workers = detail::worker_count(threads, chunks);
-    // Each worker's (rows, 3E) projection chunk; kept by the caller so that the grouped
-    // path, which calls this once per group, does not allocate and first-touch it each time.
     buffers.resize(std::max(buffers.size(), static_cast<size_t>(workers)));
     for (std::vector<float>& buf : buffers) {
         buf.resize(std::max(buf.size(),
@@ -125,28 +154,10 @@ void pack_qkv(const float* x, const AttentionWeights& weights, const detail::Att
     detail::parallel_for(chunks, workers, [&](int64_t chunk, int64_t worker) {
         const int64_t row0 = chunk * kProjectionRows;
         const int64_t rows = std::min(kProjectionRows, total_rows - row0);
-        std::vector<float>& buf = buffers[static_cast<size_t>(worker)];
+        float* buf = buffers[static_cast<size_t>(worker)].data();
         linear(x + row0 * e, rows, e, weights.qkv_weight.data(), weights.qkv_bias.data(), 3 * e,
-               buf.data());
-        for (int64_t r = 0; r < rows; ++r) {
-            const int64_t b = (row0 + r) / n;
-            const int64_t i = (row0 + r) % n;
-            const float* src = buf.data() + r * 3 * e;
-            for (int64_t h = 0; h < dims.heads; ++h) {
-                const int64_t bh = b * dims.heads + h;
-                float* q = packed.q_slab(bh) + i * dpad;
-                float* kt = packed.kt_slab(bh) + (i / kb) * dpad * kb + i % kb;
-                float* v = packed.v_slab(bh) + i * dpad;
-                const float* qs = src + h * hd;
-                const float* ks = src + e + h * hd;
-                const float* vs = src + 2 * e + h * hd;
-                for (int64_t c = 0; c < hd; ++c) {
-                    q[c] = qs[c] * dims.scale;
-                    kt[c * kb] = ks[c];
-                    v[c] = vs[c];
-                }
-            }
-        }
+               buf);
+        scatter_qkv(buf, 3 * e, row0, rows, dims, packed);
     });
 }
 
@@ -162,6 +173,26 @@ void project_out(const float* merged, int64_t rows, const AttentionWeights& weig
         });
 }
 
+// The projection weights as the tile kernel reads them, W^T (in, out): the grouped path
+// multiplies each small group by them with its own kernel instead of sgemm, which would
+// repack the weights on every call and needs the bias copied into every output row first.
+struct ProjectionPanels {
+    std::vector<float> qkv_t;  ///< (E, 3E)
+    std::vector<float> proj_t; ///< (E, E)
+};
+
+std::vector<float> transposed(const FloatTensor& weight) {
+    const int64_t rows = weight.dim(0);
+    const int64_t cols = weight.dim(1);
+    std::vector<float> t(static_cast<size_t>(rows * cols));
+    for (int64_t r = 0; r < rows; ++r) {
+        for (int64_t c = 0; c < cols; ++c) {
+            t[c * rows + r] = weight.data()[r * cols + c];
+        }
+    }
+    return t;
+}
+
 // Many small windows (Swin): groups of whole windows, about kProjectionRows rows each, one
 // group per work item from projection to output, so that no packed copy of the whole batch
 // is ever made. Items [0, count) of x (already offset to the first group) go to out.
@@ -173,24 +204,35 @@ void run_groups(const float* x, int64_t count, int64_t group, const detail::Atte
     const int64_t e = dims.embed;
     const int64_t groups = (count + group - 1) / group;
     const int64_t workers = detail::worker_count(config.threads, groups);
-    std::vector<detail::PackedHeads>& packs = buffers.packs;
-    std::vector<std::vector<float>>& merged = buffers.merged;
-    packs.resize(std::max(packs.size(), static_cast<size_t>(workers)));
-    merged.resize(std::max(merged.size(), static_cast<size_t>(workers)));
-    buffers.qkv.resize(std::max(buffers.qkv.size(), static_cast<size_t>(workers)));
-    for (std::vector<float>& m : merged) {
-        m.resize(std::max(m.size(), static_cast<size_t>(std::min(group, count) * n * e)));
+    const ProjectionPanels panels{transposed(weights.qkv_weight), transposed(weights.proj_weight)};
+    const auto slots = static_cast<size_t>(workers);
+    buffers.packs.resize(std::max(buffers.packs.size(), slots));
+    buffers.merged.resize(std::max(buffers.merged.size(), slots));
+    buffers.qkv.resize(std::max(buffers.qkv.size(), slots));
+    buffers.kernel.resize(std::max(buffers.kernel.size(), slots));
+    const auto group_rows = static_cast<size_t>(std::min(group, count) * n);
+    for (size_t w = 0; w < slots; ++w) {
+        buffers.merged[w].resize(std::max(buffers.merged[w].size(), group_rows * e));
+        buffers.qkv[w].resize(std::max(buffers.qkv[w].size(), group_rows * 3 * e));
     }
     detail::parallel_for(groups, workers, [&](int64_t g, int64_t worker) {
         detail::AttentionDims sub = dims;
         const int64_t b0 = g * group;
         sub.batch = std::min(group, count - b0);
-        detail::PackedHeads& packed = packs[static_cast<size_t>(worker)];
-        float* m = merged[static_cast<size_t>(worker)].data();
-        pack_qkv(x + b0 * n * e, weights, sub, 1, packed, buffers.qkv[static_cast<size_t>(worker)]);
-        detail::run_attention_kernel(packed, bias, sub, config.causal, 1, m,
-                                     probs == nullptr ? nullptr : probs + b0 * dims.heads * n * n);
-        project_out(m, sub.batch * n, weights, e, 1, out + b0 * n * e);
+        const int64_t rows = sub.batch * n;
+        const auto w = static_cast<size_t>(worker);
+        detail::PackedHeads& packed = buffers.packs[w];
+        float* qkv = buffers.qkv[w].data();
+        float* merged = buffers.merged[w].data();
+        detail::tile_gemm(rows, 3 * e, e, x + b0 * n * e, e, panels.qkv_t.data(), 3 * e, qkv, 3 * e,
+                          nullptr, weights.qkv_bias.data());
+        layout_packed(sub, packed);
+        scatter_qkv(qkv, 3 * e, 0, rows, sub, packed);
+        detail::run_attention_kernel(packed, bias, sub, config.causal, 1, merged,
+                                     probs == nullptr ? nullptr : probs + b0 * dims.heads * n * n,
+                                     buffers.kernel[w]);
+        detail::tile_gemm(rows, e, e, merged, e, panels.proj_t.data(), e, out + b0 * n * e, e,
+                          nullptr, weights.proj_bias.data());
     });
 }
 
@@ -237,8 +279,9 @@ FloatTensor attention_forward(const FloatTensor& x, const AttentionWeights& weig
         std::vector<std::vector<float>> chunk_buffers;
         pack_qkv(x.data(), weights, dims, config.threads, packed, chunk_buffers);
         merged.resize(static_cast<size_t>(dims.batch * n * e));
+        std::vector<detail::KernelWorkspace> spaces;
         detail::run_attention_kernel(packed, bias, dims, config.causal, config.threads,
-                                     merged.data(), probs_data);
+                                     merged.data(), probs_data, spaces);
     }
     FloatTensor out({dims.batch, n, e});
     project_out(merged.data(), dims.batch * n, weights, e, config.threads, out.data());

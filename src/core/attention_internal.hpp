@@ -45,12 +45,23 @@ struct PackedHeads {
     float* v_slab(int64_t bh) { return v.data() + bh * k_rows * dpad; }
 };
 
+/// One kernel worker's scratch: a tile of logits and the running softmax state.
+struct KernelWorkspace {
+    std::vector<float> s;     ///< (kBlockQueries, kBlockKeys) logits, then probabilities
+    std::vector<float> o;     ///< (kBlockQueries, dpad) unnormalised output rows
+    std::vector<float> m;     ///< running row maximum
+    std::vector<float> l;     ///< running row sum
+    std::vector<float> alpha; ///< per-row rescale of o for the current key block
+    std::vector<float> sum;   ///< per-row sum of the current block's probabilities (first maxima)
+};
+
 /// Per-worker buffers of the grouped (many-window) path, kept between calls when the caller
 /// holds an AttentionWorkspace.
 struct GroupBuffers {
     std::vector<PackedHeads> packs;
     std::vector<std::vector<float>> merged;
-    std::vector<std::vector<std::vector<float>>> qkv; ///< pack_qkv's chunk buffer per worker
+    std::vector<std::vector<float>> qkv; ///< the group's (rows, 3E) projection
+    std::vector<std::vector<KernelWorkspace>> kernel;
 };
 
 /// The bias source of the kernel. Toeplitz maps (t5): per head the q + k - 1 biases along
@@ -80,7 +91,9 @@ void parallel_for(int64_t items, int64_t workers,
 /// Runs the tiled kernel over every (batch, head, query block) with `threads` workers
 /// (0: one per hardware thread). Writes merged heads into `merged` (B, N, E) and, when
 /// `probs` is not null, the probabilities into the zero-filled (B, H, N, N) buffer.
+/// `spaces` holds the workers' scratch (grown as needed; kept by callers that call often).
 void run_attention_kernel(PackedHeads& packed, const BiasSource& bias, const AttentionDims& dims,
-                          bool causal, int threads, float* merged, float* probs);
+                          bool causal, int threads, float* merged, float* probs,
+                          std::vector<KernelWorkspace>& spaces);
 
 } // namespace rpb::detail

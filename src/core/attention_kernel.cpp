@@ -21,14 +21,7 @@ namespace {
 
 constexpr float kNegInf = -std::numeric_limits<float>::infinity();
 
-struct Workspace {
-    std::vector<float> s;     // (kBlockQueries, kBlockKeys) logits, then probabilities
-    std::vector<float> o;     // (kBlockQueries, dpad) unnormalised output rows
-    std::vector<float> m;     // running row maximum
-    std::vector<float> l;     // running row sum
-    std::vector<float> alpha; // per-row rescale of o for the current key block
-    std::vector<float> sum;   // per-row sum of the current block's probabilities (first its maxima)
-};
+using Workspace = KernelWorkspace;
 
 // What one work item reads, resolved once per item.
 struct ItemView {
@@ -201,21 +194,25 @@ void parallel_for(int64_t items, int64_t workers,
 }
 
 void run_attention_kernel(PackedHeads& packed, const BiasSource& bias, const AttentionDims& dims,
-                          bool causal, int threads, float* merged, float* probs) {
+                          bool causal, int threads, float* merged, float* probs,
+                          std::vector<KernelWorkspace>& spaces) {
     const int64_t dpad = packed.dpad;
     const int64_t qblocks = (dims.tokens + kBlockQueries - 1) / kBlockQueries;
     const int64_t items = dims.batch * dims.heads * qblocks;
     const int64_t workers = worker_count(threads, items);
 
-    // Buffers are allocated here so that nothing inside a worker can throw.
-    std::vector<Workspace> spaces(static_cast<size_t>(workers));
+    // Buffers are sized here so that nothing inside a worker can throw. Their contents need
+    // no reset: run_item initialises what it reads.
+    if (spaces.size() < static_cast<size_t>(workers)) {
+        spaces.resize(static_cast<size_t>(workers));
+    }
     for (Workspace& ws : spaces) {
-        ws.s.assign(static_cast<size_t>(kBlockQueries * kBlockKeys), 0.0f);
-        ws.o.assign(static_cast<size_t>(kBlockQueries * dpad), 0.0f);
-        ws.m.assign(kBlockQueries, 0.0f);
-        ws.l.assign(kBlockQueries, 0.0f);
-        ws.alpha.assign(kBlockQueries, 0.0f);
-        ws.sum.assign(kBlockQueries, 0.0f);
+        ws.s.resize(static_cast<size_t>(kBlockQueries * kBlockKeys));
+        ws.o.resize(static_cast<size_t>(kBlockQueries * dpad));
+        ws.m.resize(kBlockQueries);
+        ws.l.resize(kBlockQueries);
+        ws.alpha.resize(kBlockQueries);
+        ws.sum.resize(kBlockQueries);
     }
     parallel_for(items, workers, [&](int64_t id, int64_t worker) {
         const int64_t bh = id / qblocks;

@@ -21,26 +21,34 @@ constexpr float kNegInf = -std::numeric_limits<float>::infinity();
 
 #if defined(__AVX512F__)
 
-// C[RB][16 * NV] (+)= A[RB][k] @ B[k][16 * NV]: RB * NV accumulators stay in registers; per
-// k step NV loads of B and RB broadcasts of A feed RB * NV FMAs (6 x 4: 24 accumulators).
+// C[RB][16 * NV] = init + A[RB][k] @ B[k][16 * NV]: RB * NV accumulators stay in registers;
+// per k step NV loads of B and RB broadcasts of A feed RB * NV FMAs (6 x 4: 24
+// accumulators). The last 16-wide group is masked by `tail` (all lanes when cols allow).
 template <int RB, int NV>
 void micro_kernel(int64_t k, const float* a, int64_t lda, const float* b, int64_t ldb, float* c,
-                  int64_t ldc, const float* row_scale) {
+                  int64_t ldc, const float* row_scale, const float* col_bias, __mmask16 tail) {
     __m512 acc[RB][NV];
 #pragma GCC unroll 8
     for (int r = 0; r < RB; ++r) {
 #pragma GCC unroll 4
         for (int v = 0; v < NV; ++v) {
-            acc[r][v] = row_scale == nullptr ? _mm512_setzero_ps()
-                                             : _mm512_mul_ps(_mm512_loadu_ps(c + r * ldc + 16 * v),
-                                                             _mm512_set1_ps(row_scale[r]));
+            const __mmask16 mask = v == NV - 1 ? tail : __mmask16{0xffff};
+            if (row_scale != nullptr) {
+                acc[r][v] = _mm512_mul_ps(_mm512_maskz_loadu_ps(mask, c + r * ldc + 16 * v),
+                                          _mm512_set1_ps(row_scale[r]));
+            } else if (col_bias != nullptr) {
+                acc[r][v] = _mm512_maskz_loadu_ps(mask, col_bias + 16 * v);
+            } else {
+                acc[r][v] = _mm512_setzero_ps();
+            }
         }
     }
     for (int64_t p = 0; p < k; ++p) {
         __m512 bv[NV];
 #pragma GCC unroll 4
         for (int v = 0; v < NV; ++v) {
-            bv[v] = _mm512_loadu_ps(b + p * ldb + 16 * v);
+            bv[v] = v == NV - 1 ? _mm512_maskz_loadu_ps(tail, b + p * ldb + 16 * v)
+                                : _mm512_loadu_ps(b + p * ldb + 16 * v);
             // Keeps B in a register: otherwise GCC folds the load into every FMA and the
             // loop becomes load-bound (RB times as many loads).
             asm("" : "+v"(bv[v]));
@@ -58,26 +66,56 @@ void micro_kernel(int64_t k, const float* a, int64_t lda, const float* b, int64_
     for (int r = 0; r < RB; ++r) {
 #pragma GCC unroll 4
         for (int v = 0; v < NV; ++v) {
-            _mm512_storeu_ps(c + r * ldc + 16 * v, acc[r][v]);
+            if (v == NV - 1) {
+                _mm512_mask_storeu_ps(c + r * ldc + 16 * v, tail, acc[r][v]);
+            } else {
+                _mm512_storeu_ps(c + r * ldc + 16 * v, acc[r][v]);
+            }
         }
     }
 }
 
 template <int RB>
 void micro_rows(int64_t nv, int64_t k, const float* a, int64_t lda, const float* b, int64_t ldb,
-                float* c, int64_t ldc, const float* row_scale) {
+                float* c, int64_t ldc, const float* row_scale, const float* col_bias,
+                __mmask16 tail) {
     switch (nv) {
     case 4:
-        micro_kernel<RB, 4>(k, a, lda, b, ldb, c, ldc, row_scale);
+        micro_kernel<RB, 4>(k, a, lda, b, ldb, c, ldc, row_scale, col_bias, tail);
         break;
     case 3:
-        micro_kernel<RB, 3>(k, a, lda, b, ldb, c, ldc, row_scale);
+        micro_kernel<RB, 3>(k, a, lda, b, ldb, c, ldc, row_scale, col_bias, tail);
         break;
     case 2:
-        micro_kernel<RB, 2>(k, a, lda, b, ldb, c, ldc, row_scale);
+        micro_kernel<RB, 2>(k, a, lda, b, ldb, c, ldc, row_scale, col_bias, tail);
         break;
     default:
-        micro_kernel<RB, 1>(k, a, lda, b, ldb, c, ldc, row_scale);
+        micro_kernel<RB, 1>(k, a, lda, b, ldb, c, ldc, row_scale, col_bias, tail);
+        break;
+    }
+}
+
+void micro_block(int64_t rb, int64_t nv, int64_t k, const float* a, int64_t lda, const float* b,
+                 int64_t ldb, float* c, int64_t ldc, const float* row_scale, const float* col_bias,
+                 __mmask16 tail) {
+    switch (rb) {
+    case 6:
+        micro_rows<6>(nv, k, a, lda, b, ldb, c, ldc, row_scale, col_bias, tail);
+        break;
+    case 5:
+        micro_rows<5>(nv, k, a, lda, b, ldb, c, ldc, row_scale, col_bias, tail);
+        break;
+    case 4:
+        micro_rows<4>(nv, k, a, lda, b, ldb, c, ldc, row_scale, col_bias, tail);
+        break;
+    case 3:
+        micro_rows<3>(nv, k, a, lda, b, ldb, c, ldc, row_scale, col_bias, tail);
+        break;
+    case 2:
+        micro_rows<2>(nv, k, a, lda, b, ldb, c, ldc, row_scale, col_bias, tail);
+        break;
+    default:
+        micro_rows<1>(nv, k, a, lda, b, ldb, c, ldc, row_scale, col_bias, tail);
         break;
     }
 }
@@ -108,19 +146,19 @@ inline __m512 exp512(__m512 x) {
 
 #else
 
-void micro_generic(int64_t cols, int64_t k, const float* a, int64_t lda, const float* b,
-                   int64_t ldb, float* c, int64_t ldc, const float* row_scale) {
-    for (int r = 0; r < 4; ++r) {
+void micro_generic(int64_t rb, int64_t cols, int64_t k, const float* a, int64_t lda, const float* b,
+                   int64_t ldb, float* c, int64_t ldc, const float* row_scale,
+                   const float* col_bias) {
+    for (int64_t r = 0; r < rb; ++r) {
         float* crow = c + r * ldc;
         for (int64_t j = 0; j < cols; ++j) {
-            crow[j] = row_scale == nullptr ? 0.0f : crow[j] * row_scale[r];
-        }
-        for (int64_t p = 0; p < k; ++p) {
-            const float av = a[r * lda + p];
-            const float* brow = b + p * ldb;
-            for (int64_t j = 0; j < cols; ++j) {
-                crow[j] += av * brow[j];
+            float acc = row_scale != nullptr  ? crow[j] * row_scale[r]
+                        : col_bias != nullptr ? col_bias[j]
+                                              : 0.0f;
+            for (int64_t p = 0; p < k; ++p) {
+                acc += a[r * lda + p] * b[p * ldb + j];
             }
+            crow[j] = acc;
         }
     }
 }
@@ -130,27 +168,23 @@ void micro_generic(int64_t cols, int64_t k, const float* a, int64_t lda, const f
 } // namespace
 
 void tile_gemm(int64_t rows, int64_t cols, int64_t k, const float* a, int64_t lda, const float* b,
-               int64_t ldb, float* c, int64_t ldc, const float* row_scale) {
+               int64_t ldb, float* c, int64_t ldc, const float* row_scale, const float* col_bias) {
     for (int64_t r0 = 0; r0 < rows;) {
+        // Blocks of 6 rows (24 accumulators), then one block of the 1-5 rows left.
+        const int64_t rb = std::min<int64_t>(6, rows - r0);
         const float* scale = row_scale == nullptr ? nullptr : row_scale + r0;
 #if defined(__AVX512F__)
-        // Blocks of 6 rows, with one or two blocks of 4 where rows is not a multiple of 6.
-        const int64_t rb = (rows - r0) % 6 == 0 ? 6 : 4;
         for (int64_t c0 = 0; c0 < cols; c0 += 64) {
-            const int64_t nv = std::min<int64_t>(4, (cols - c0) / 16);
-            const float* ab = a + r0 * lda;
-            float* cb = c + r0 * ldc + c0;
-            if (rb == 6) {
-                micro_rows<6>(nv, k, ab, lda, b + c0, ldb, cb, ldc, scale);
-            } else {
-                micro_rows<4>(nv, k, ab, lda, b + c0, ldb, cb, ldc, scale);
-            }
+            const int64_t width = std::min<int64_t>(64, cols - c0);
+            const int64_t nv = (width + 15) / 16;
+            const auto tail = static_cast<__mmask16>((1u << (width - 16 * (nv - 1))) - 1u);
+            micro_block(rb, nv, k, a + r0 * lda, lda, b + c0, ldb, c + r0 * ldc + c0, ldc, scale,
+                        col_bias == nullptr ? nullptr : col_bias + c0, tail);
         }
-        r0 += rb;
 #else
-        micro_generic(cols, k, a + r0 * lda, lda, b, ldb, c + r0 * ldc, ldc, scale);
-        r0 += 4;
+        micro_generic(rb, cols, k, a + r0 * lda, lda, b, ldb, c + r0 * ldc, ldc, scale, col_bias);
 #endif
+        r0 += rb;
     }
 }
 

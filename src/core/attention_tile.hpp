@@ -13,11 +13,15 @@ struct TileBias {
     const int32_t* index = nullptr;
 };
 
-/// C(rows, cols) = A(rows, k) @ B(k, cols) when `row_scale` is null, otherwise
-/// C = diag(row_scale) C + A @ B. rows must be a multiple of 4 and cols of 16; a, b, c are
-/// row-major with leading dimensions lda, ldb, ldc.
+/// C(rows, cols) = init + A(rows, k) @ B(k, cols), where init is zero, or diag(row_scale) C
+/// (the previous C, rescaled row by row) when `row_scale` is given, or `col_bias` broadcast
+/// over the rows when that is given (not both). Any rows, cols and k; a, b, c are row-major
+/// with leading dimensions lda, ldb, ldc, and nothing beyond `cols` is read or written.
+/// Each C element is one chain of multiply-adds over p = 0..k-1 starting from its init
+/// value, so it does not depend on how the rows or columns are blocked.
 void tile_gemm(int64_t rows, int64_t cols, int64_t k, const float* a, int64_t lda, const float* b,
-               int64_t ldb, float* c, int64_t ldc, const float* row_scale);
+               int64_t ldb, float* c, int64_t ldc, const float* row_scale,
+               const float* col_bias = nullptr);
 
 /// One logit row of kBlockKeys entries: adds the bias to the first `valid` entries, sets the
 /// rest to -inf and returns the row maximum (-inf when valid is 0). Reads no bias beyond
