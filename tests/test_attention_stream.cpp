@@ -6,6 +6,7 @@
 #include "rpb/index.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <cstring>
 #include <doctest/doctest.h>
 #include <limits>
@@ -99,10 +100,15 @@ TEST_CASE("rpb::streamed_attention serves any row range with the whole batch's b
     const int64_t batch = 151; // groups of 21 windows of 12 tokens
     const FloatTensor x = ramp_input({batch, 12, 16});
     const FloatTensor whole = attention_forward(x, weights, index, config, nullptr);
-    int64_t items_read = 0;
+    // Called from the workers at once: counts are atomic.
+    std::atomic<int64_t> items_read{0};
+    std::atomic<int64_t> reads_outside{0};
     auto read = [&](int64_t first, int64_t count, float* out) {
-        CHECK(first + count <= batch);
-        items_read += count;
+        if (first < 0 || first + count > batch) {
+            reads_outside.fetch_add(1);
+            return;
+        }
+        items_read.fetch_add(count);
         std::copy_n(x.data() + first * 12 * 16, count * 12 * 16, out);
     };
     // Parts of 2 groups (42 windows): 4 parts, the last one shorter.
@@ -119,7 +125,8 @@ TEST_CASE("rpb::streamed_attention serves any row range with the whole batch's b
         source.fill(row, rows, block.data());
         CHECK(same_bits(block.data(), whole.data() + row * 16, rows * 16));
     }
-    CHECK(items_read == batch);
+    CHECK(items_read.load() == batch);
+    CHECK(reads_outside.load() == 0);
 
     // Row by row (the text writer) and ranges across groups and parts.
     for (const auto& [row, rows] : {std::pair<int64_t, int64_t>{0, 1},
@@ -159,4 +166,74 @@ TEST_CASE("rpb::streamed_attention reports bad values from the part that holds t
     RowSource<float> source = streamed_attention(x.shape(), read, weights, index, {.heads = 2});
     std::vector<float> out(static_cast<size_t>(300 * 4 * 8));
     CHECK_THROWS_AS(source.fill(0, 300 * 4, out.data()), Error);
+}
+
+TEST_CASE("rpb::attention_forward_read reads group by group and gives the whole batch's bits") {
+    const Scheme scheme = window_scheme(7, 7);
+    const EntryIndex index(scheme);
+    const AttentionWeights weights = init_weights(96, 3, scheme.num_entries(), 5);
+    const int64_t batch = 37;
+    const int64_t item = 49 * 96;
+    const FloatTensor x = ramp_input({batch, 49, 96});
+    const FloatTensor whole = attention_forward(x, weights, index, {.heads = 3}, nullptr);
+    std::atomic<int64_t> items_read{0};
+    auto read = [&](int64_t first, int64_t count, float* out) {
+        items_read.fetch_add(count);
+        std::copy_n(x.data() + first * item, count * item, out);
+    };
+    for (const int threads : {1, 2, 3}) {
+        AttentionWorkspace workspace;
+        for (const auto& [first, count] :
+             {std::pair<int64_t, int64_t>{0, 5}, {5, 30}, {35, 2}, {0, 37}}) {
+            CAPTURE(threads);
+            CAPTURE(first);
+            items_read = 0;
+            std::vector<float> out(static_cast<size_t>(count * item));
+            attention_forward_read(read, x.shape(), first, count, weights, index,
+                                   {.heads = 3, .threads = threads}, out.data(), &workspace);
+            CHECK(items_read.load() == count);
+            CHECK(same_bits(out.data(), whole.data() + first * item, count * item));
+        }
+    }
+    std::vector<float> out(static_cast<size_t>(batch * item));
+    CHECK_THROWS_WITH_AS(
+        attention_forward_read(read, x.shape(), 3, 5, weights, index, {.heads = 3}, out.data()),
+        "attention_forward_read: items [3, 8) of a batch of 37 are not whole "
+        "groups of 5 windows",
+        Error);
+}
+
+TEST_CASE("rpb::attention_forward_read reports the first group's error, whatever the threads") {
+    const Scheme scheme = window_scheme(2, 2);
+    const EntryIndex index(scheme);
+    const AttentionWeights weights = init_weights(8, 2, scheme.num_entries(), 1);
+    const int64_t batch = 640; // groups of 64 windows of 4 tokens
+    REQUIRE(attention_group_items(batch, 4) == 64);
+    FloatTensor x = ramp_input({batch, 4, 8});
+    // A NaN the library finds (item 300, group 4) and an item the reader refuses (item 500,
+    // group 7): group 4's error comes first in batch order.
+    x[300 * 32 + 7] = std::numeric_limits<float>::quiet_NaN();
+    auto read = [&](int64_t first, int64_t count, float* out) {
+        if (first <= 500 && 500 < first + count) {
+            throw Error("cannot read item 500");
+        }
+        std::copy_n(x.data() + first * 32, count * 32, out);
+    };
+    std::vector<float> out(static_cast<size_t>(batch * 32));
+    for (int run = 0; run < 20; ++run) {
+        for (const int threads : {1, 2, 4}) {
+            CAPTURE(threads);
+            CHECK_THROWS_WITH_AS(attention_forward_read(read, x.shape(), 0, batch, weights, index,
+                                                        {.heads = 2, .threads = threads},
+                                                        out.data()),
+                                 "attention input holds a non-finite value (nan) at flat index "
+                                 "9607",
+                                 Error);
+        }
+    }
+    // Without the NaN, the reader's own error.
+    x[300 * 32 + 7] = 0.0f;
+    CHECK_THROWS_WITH_AS(
+        attention_forward_read(read, x.shape(), 0, batch, weights, index, {.heads = 2}, out.data()),
+        "cannot read item 500", Error);
 }

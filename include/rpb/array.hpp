@@ -31,6 +31,10 @@ struct Array {
 /// -inf, "= 1e+300 overflows float32"), or when the bytes do not match the shape.
 FloatTensor to_float32(const Array& array, std::string_view what);
 
+/// Index of the first NaN or infinity in values[0, count), or count when there is none.
+/// Tests blocks of values branch-free (vectorised), so a pass costs about a memory read.
+int64_t first_non_finite(const float* values, int64_t count);
+
 /// to_float32 for a range of raw little-endian data: elements [first, first + count) of an
 /// array of `shape`, from `data` (dtype-sized elements) into `out`. Messages name positions
 /// in the whole array. For f32, `data` may be `out` itself (checked in place).

@@ -14,6 +14,7 @@
 #include "rpb/tensor.hpp"
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -93,12 +94,18 @@ public:
     AttentionWorkspace(const AttentionWorkspace&) = delete;
     AttentionWorkspace& operator=(const AttentionWorkspace&) = delete;
 
+    /// The buffers (for the library's own use).
+    detail::GroupBuffers& buffers() { return *buffers_; }
+
 private:
-    friend void attention_forward_part(const FloatTensor&, int64_t, int64_t,
-                                       const AttentionWeights&, const EntryIndex&,
-                                       const AttentionConfig&, float*, AttentionWorkspace*);
     std::unique_ptr<detail::GroupBuffers> buffers_;
 };
+
+/// Reads batch items [first, first + count) of a (B, N, E) input into `out` (count * N * E
+/// floats), e.g. through NpyFileReader::read_float32, throwing rpb::Error when it cannot
+/// (a read error, a NaN, with the reader's own message). Called from several threads at
+/// once for disjoint items.
+using InputItems = std::function<void(int64_t first, int64_t count, float* out)>;
 
 /// The output rows of batch items [first, first + count) of attention_forward(x) for a batch
 /// of `batch` items, from x_part (count, N, E) holding just those items: bit for bit the
@@ -109,6 +116,17 @@ private:
 /// `workspace`, when given, keeps the buffers for the next call.
 void attention_forward_part(const FloatTensor& x_part, int64_t first, int64_t batch,
                             const AttentionWeights& weights, const EntryIndex& index,
+                            const AttentionConfig& config, float* out,
+                            AttentionWorkspace* workspace = nullptr);
+
+/// attention_forward_part for items [first, first + count) of a (B, N, E) input of shape
+/// `x_shape` that is read, not held: each worker reads its next group of windows through
+/// `read_items` into its own small buffer and computes it at once, so no buffer for the whole
+/// part exists and reading runs on every thread. Bit for bit the rows of attention_forward.
+/// Errors as attention_forward_part; a read error or a NaN in the items read is thrown for
+/// the first group in batch order that has one (the same error whatever the threads).
+void attention_forward_read(const InputItems& read_items, const Shape& x_shape, int64_t first,
+                            int64_t count, const AttentionWeights& weights, const EntryIndex& index,
                             const AttentionConfig& config, float* out,
                             AttentionWorkspace* workspace = nullptr);
 

@@ -13,14 +13,10 @@
 
 namespace rpb {
 
-/// Reads batch items [first, first + count) of the (B, N, E) input into `out`
-/// (count * N * E floats), e.g. through NpyFileReader::read_float32.
-using InputItems = std::function<void(int64_t first, int64_t count, float* out)>;
-
 /// The output (B, N, E) of attention_forward for an input of shape `x_shape` (B, N, E),
 /// as a RowSource computed on demand: parts of whole groups (attention_group_items) holding
-/// about `part_bytes` of output, read through `read_items` and computed by
-/// attention_forward_part. Blocks of rows_per_fill rows are computed straight into the
+/// about `part_bytes` of output, read through `read_items` group by group and computed by
+/// attention_forward_read. Blocks of rows_per_fill rows are computed straight into the
 /// writer's buffer; other ranges (the text writer asks row by row) come from the last part
 /// computed. Throws rpb::Error when x_shape is not (B, N, E) with
 /// attention_group_items(B, N) > 0 (small batches: use attention_forward). Errors of the

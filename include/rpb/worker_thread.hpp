@@ -6,6 +6,10 @@
 
 namespace rpb {
 
+/// std::thread::hardware_concurrency(), at least 1, asked once per process: glibc answers it
+/// by reading a sysfs file each time, and a streamed run would ask hundreds of times.
+int hardware_threads();
+
 /// Like std::thread (move-only, join before destruction), but the new thread is started on
 /// another CPU than the one its creator runs on whenever the process may use more than one,
 /// and is then free to move like any thread.

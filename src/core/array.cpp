@@ -3,6 +3,7 @@
 #include "format_io.hpp"
 #include "rpb/error.hpp"
 
+#include <algorithm>
 #include <bit>
 #include <cmath>
 #include <cstring>
@@ -165,6 +166,27 @@ void convert_all(const std::byte* data, float* out, int64_t count, Convert conve
 
 } // namespace
 
+int64_t first_non_finite(const float* values, int64_t count) {
+    constexpr int64_t block = 1024;
+    constexpr uint32_t exponent = 0x7f800000u; // all ones: inf or nan
+    for (int64_t begin = 0; begin < count; begin += block) {
+        const int64_t end = std::min(count, begin + block);
+        uint32_t any = 0;
+        for (int64_t i = begin; i < end; ++i) {
+            any |=
+                static_cast<uint32_t>((std::bit_cast<uint32_t>(values[i]) & exponent) == exponent);
+        }
+        if (any != 0) {
+            for (int64_t i = begin; i < end; ++i) {
+                if (!std::isfinite(values[i])) {
+                    return i;
+                }
+            }
+        }
+    }
+    return count;
+}
+
 void convert_to_float32(const std::byte* data, DType dtype, int64_t count, float* out,
                         const Shape& shape, int64_t first, std::string_view what) {
     switch (dtype) {
@@ -193,15 +215,13 @@ void convert_to_float32(const std::byte* data, DType dtype, int64_t count, float
         }
         return;
     }
-    for (int64_t i = 0; i < count; ++i) {
-        if (!std::isfinite(out[i])) {
-            const double v = element(data, dtype, i);
-            if (std::isfinite(v)) {
-                throw Error(fmt::format("{}: element {} = {} overflows float32", what,
-                                        detail::index_string(shape, first + i), v));
-            }
-            throw_not_finite(shape, what, first + i, v);
+    if (const int64_t i = first_non_finite(out, count); i < count) {
+        const double v = element(data, dtype, i);
+        if (std::isfinite(v)) {
+            throw Error(fmt::format("{}: element {} = {} overflows float32", what,
+                                    detail::index_string(shape, first + i), v));
         }
+        throw_not_finite(shape, what, first + i, v);
     }
 }
 

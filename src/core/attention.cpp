@@ -14,8 +14,12 @@
 #include "rpb/error.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <cblas.h>
+#include <exception>
 #include <fmt/format.h>
+#include <functional>
+#include <limits>
 #include <mutex>
 
 namespace rpb {
@@ -193,13 +197,44 @@ std::vector<float> transposed(const FloatTensor& weight) {
     return t;
 }
 
+// Where a group's input rows come from: items [first, first + count) of the part as
+// (count, N, E) floats, a pointer into memory or rows read into the worker's `buffer`.
+// May throw (a read error, a non-finite value).
+using GroupRows =
+    std::function<const float*(int64_t first, int64_t count, std::vector<float>& buffer)>;
+
+// The error of the first group, in batch order, whose rows could not be had: what a
+// sequential run would have thrown, whichever worker met which error first.
+class FirstGroupError {
+public:
+    void record(int64_t group, std::exception_ptr error) {
+        const std::lock_guard<std::mutex> lock(mutex_);
+        if (group < group_.load()) {
+            group_.store(group);
+            error_ = std::move(error);
+        }
+    }
+    // Groups after a failed one need not be computed.
+    bool skips(int64_t group) const { return group > group_.load(); }
+    void rethrow() const {
+        if (error_) {
+            std::rethrow_exception(error_);
+        }
+    }
+
+private:
+    std::mutex mutex_;
+    std::atomic<int64_t> group_{std::numeric_limits<int64_t>::max()};
+    std::exception_ptr error_;
+};
+
 // Many small windows (Swin): groups of whole windows, about kProjectionRows rows each, one
-// group per work item from projection to output, so that no packed copy of the whole batch
-// is ever made. Items [0, count) of x (already offset to the first group) go to out.
-void run_groups(const float* x, int64_t count, int64_t group, const detail::AttentionDims& dims,
-                const AttentionWeights& weights, const detail::BiasSource& bias,
-                const AttentionConfig& config, float* out, float* probs,
-                detail::GroupBuffers& buffers) {
+// group per work item from its input rows to its output, so that no packed copy of the
+// whole batch is ever made. Items [0, count) of the part go to out.
+void run_groups(const GroupRows& rows_of, int64_t count, int64_t group,
+                const detail::AttentionDims& dims, const AttentionWeights& weights,
+                const detail::BiasSource& bias, const AttentionConfig& config, float* out,
+                float* probs, detail::GroupBuffers& buffers) {
     const int64_t n = dims.tokens;
     const int64_t e = dims.embed;
     const int64_t groups = (count + group - 1) / group;
@@ -207,25 +242,38 @@ void run_groups(const float* x, int64_t count, int64_t group, const detail::Atte
     const ProjectionPanels panels{transposed(weights.qkv_weight), transposed(weights.proj_weight)};
     const auto slots = static_cast<size_t>(workers);
     buffers.packs.resize(std::max(buffers.packs.size(), slots));
+    buffers.input.resize(std::max(buffers.input.size(), slots));
     buffers.merged.resize(std::max(buffers.merged.size(), slots));
     buffers.qkv.resize(std::max(buffers.qkv.size(), slots));
     buffers.kernel.resize(std::max(buffers.kernel.size(), slots));
     const auto group_rows = static_cast<size_t>(std::min(group, count) * n);
-    for (size_t w = 0; w < slots; ++w) {
-        buffers.merged[w].resize(std::max(buffers.merged[w].size(), group_rows * e));
-        buffers.qkv[w].resize(std::max(buffers.qkv[w].size(), group_rows * 3 * e));
-    }
+    FirstGroupError failure;
     detail::parallel_for(groups, workers, [&](int64_t g, int64_t worker) {
+        if (failure.skips(g)) {
+            return;
+        }
         detail::AttentionDims sub = dims;
         const int64_t b0 = g * group;
         sub.batch = std::min(group, count - b0);
         const int64_t rows = sub.batch * n;
         const auto w = static_cast<size_t>(worker);
+        const float* x = nullptr;
+        try {
+            // Sized by the worker that uses them: their pages are first touched in parallel.
+            if (buffers.qkv[w].size() < group_rows * 3 * e) {
+                buffers.qkv[w].resize(group_rows * 3 * e);
+                buffers.merged[w].resize(group_rows * e);
+            }
+            x = rows_of(b0, sub.batch, buffers.input[w]);
+        } catch (...) {
+            failure.record(g, std::current_exception());
+            return;
+        }
         detail::PackedHeads& packed = buffers.packs[w];
         float* qkv = buffers.qkv[w].data();
         float* merged = buffers.merged[w].data();
-        detail::tile_gemm(rows, 3 * e, e, x + b0 * n * e, e, panels.qkv_t.data(), 3 * e, qkv, 3 * e,
-                          nullptr, weights.qkv_bias.data());
+        detail::tile_gemm(rows, 3 * e, e, x, e, panels.qkv_t.data(), 3 * e, qkv, 3 * e, nullptr,
+                          weights.qkv_bias.data());
         layout_packed(sub, packed);
         scatter_qkv(qkv, 3 * e, 0, rows, sub, packed);
         detail::run_attention_kernel(packed, bias, sub, config.causal, 1, merged,
@@ -234,6 +282,18 @@ void run_groups(const float* x, int64_t count, int64_t group, const detail::Atte
         detail::tile_gemm(rows, e, e, merged, e, panels.proj_t.data(), e, out + b0 * n * e, e,
                           nullptr, weights.proj_bias.data());
     });
+    failure.rethrow();
+}
+
+// Throws unless items [first, first + count) are whole groups of a batch of `batch`.
+void check_whole_groups(const char* caller, int64_t first, int64_t count, int64_t batch,
+                        int64_t group) {
+    if (group == 0 || first < 0 || count < 0 || first % group != 0 || count > batch - first ||
+        (count % group != 0 && first + count != batch)) {
+        throw Error(fmt::format("{}: items [{}, {}) of a batch of {} are not whole groups of {} "
+                                "windows",
+                                caller, first, first + count, batch, group));
+    }
 }
 
 } // namespace
@@ -268,8 +328,10 @@ FloatTensor attention_forward(const FloatTensor& x, const AttentionWeights& weig
     if (const int64_t group = attention_group_items(dims.batch, n); group > 0) {
         FloatTensor out({dims.batch, n, e});
         detail::GroupBuffers buffers;
-        run_groups(x.data(), dims.batch, group, dims, weights, bias, config, out.data(), probs_data,
-                   buffers);
+        const float* xs = x.data();
+        run_groups(
+            [xs, n, e](int64_t first, int64_t, std::vector<float>&) { return xs + first * n * e; },
+            dims.batch, group, dims, weights, bias, config, out.data(), probs_data, buffers);
         return out;
     }
 
@@ -295,18 +357,47 @@ void attention_forward_part(const FloatTensor& x_part, int64_t first, int64_t ba
     const detail::AttentionDims dims =
         detail::check_attention_inputs(x_part, weights, index, config);
     const int64_t group = attention_group_items(batch, dims.tokens);
-    const int64_t count = dims.batch;
-    if (group == 0 || first < 0 || first % group != 0 || count > batch - first ||
-        (count % group != 0 && first + count != batch)) {
-        throw Error(fmt::format("attention_forward_part: items [{}, {}) of a batch of {} are "
-                                "not whole groups of {} windows",
-                                first, first + count, batch, group));
-    }
+    check_whole_groups("attention_forward_part", first, dims.batch, batch, group);
     const detail::BiasSource bias = detail::make_bias_source(weights.table, index, dims.heads);
-    const BlasSingleThreadScope blas_threads;
     detail::GroupBuffers local;
-    run_groups(x_part.data(), count, group, dims, weights, bias, config, out, nullptr,
-               workspace != nullptr ? *workspace->buffers_ : local);
+    const float* xs = x_part.data();
+    const int64_t item_floats = dims.tokens * dims.embed;
+    run_groups([xs, item_floats](int64_t b0, int64_t,
+                                 std::vector<float>&) { return xs + b0 * item_floats; },
+               dims.batch, group, dims, weights, bias, config, out, nullptr,
+               workspace != nullptr ? workspace->buffers() : local);
+}
+
+void attention_forward_read(const InputItems& read_items, const Shape& x_shape, int64_t first,
+                            int64_t count, const AttentionWeights& weights, const EntryIndex& index,
+                            const AttentionConfig& config, float* out,
+                            AttentionWorkspace* workspace) {
+    Shape part_shape = x_shape;
+    if (part_shape.size() == 3) {
+        part_shape[0] = count;
+    }
+    const detail::AttentionDims dims =
+        detail::check_attention_setup(part_shape, weights, index, config);
+    const int64_t group = attention_group_items(x_shape[0], dims.tokens);
+    check_whole_groups("attention_forward_read", first, count, x_shape[0], group);
+    const detail::BiasSource bias = detail::make_bias_source(weights.table, index, dims.heads);
+    detail::GroupBuffers local;
+    const int64_t item_floats = dims.tokens * dims.embed;
+    // Each worker reads its group into its own buffer and checks it (the library's contract,
+    // whatever the reader does): the rows are in cache for the projection that follows.
+    run_groups(
+        [&read_items, first, item_floats](int64_t b0, int64_t items, std::vector<float>& buffer) {
+            const auto floats = static_cast<size_t>(items * item_floats);
+            if (buffer.size() < floats) {
+                buffer.resize(floats);
+            }
+            read_items(first + b0, items, buffer.data());
+            detail::check_finite_input(buffer.data(), items * item_floats,
+                                       (first + b0) * item_floats);
+            return static_cast<const float*>(buffer.data());
+        },
+        dims.batch, group, dims, weights, bias, config, out, nullptr,
+        workspace != nullptr ? workspace->buffers() : local);
 }
 
 } // namespace rpb

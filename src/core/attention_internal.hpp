@@ -19,10 +19,18 @@ struct AttentionDims {
     float scale = 1.0f;
 };
 
-/// Validates x, the weights, the index and the config together (the errors documented in
-/// attention.hpp) and returns the sizes.
+/// Validates the input's shape, the weights, the index and the config together (the errors
+/// documented in attention.hpp) and returns the sizes.
+AttentionDims check_attention_setup(const Shape& x_shape, const AttentionWeights& weights,
+                                    const EntryIndex& index, const AttentionConfig& config);
+
+/// check_attention_setup, and x's values finite.
 AttentionDims check_attention_inputs(const FloatTensor& x, const AttentionWeights& weights,
                                      const EntryIndex& index, const AttentionConfig& config);
+
+/// Throws rpb::Error unless values[0, count) are finite, naming the first that is not by
+/// its flat index in the whole input (`flat_offset` is that of values[0]).
+void check_finite_input(const float* values, int64_t count, int64_t flat_offset);
 
 inline constexpr int64_t kBlockKeys = 64;
 inline constexpr int64_t kBlockQueries = 128;
@@ -60,7 +68,8 @@ struct KernelWorkspace {
 struct GroupBuffers {
     std::vector<PackedHeads> packs;
     std::vector<std::vector<float>> merged;
-    std::vector<std::vector<float>> qkv; ///< the group's (rows, 3E) projection
+    std::vector<std::vector<float>> input; ///< the group's input rows, when read
+    std::vector<std::vector<float>> qkv;   ///< the group's (rows, 3E) projection
     std::vector<std::vector<KernelWorkspace>> kernel;
 };
 

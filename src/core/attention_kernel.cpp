@@ -13,7 +13,6 @@
 #include <functional>
 #include <limits>
 #include <system_error>
-#include <thread>
 #include <vector>
 
 namespace rpb::detail {
@@ -162,10 +161,7 @@ BiasSource make_bias_source(const FloatTensor& table, const EntryIndex& index, i
 int64_t worker_count(int threads, int64_t items) {
     int64_t wanted = threads;
     if (wanted <= 0) {
-        // Asked once: glibc answers hardware_concurrency() by reading a sysfs file, and a
-        // grouped Swin run asks for every work item.
-        static const int64_t hardware = std::max(1u, std::thread::hardware_concurrency());
-        wanted = hardware;
+        wanted = hardware_threads();
     }
     return std::max<int64_t>(1, std::min<int64_t>(wanted, items));
 }

@@ -25,7 +25,6 @@ struct StreamState {
     int64_t embed = 0;
     int64_t group = 0;      ///< attention_group_items(batch, tokens)
     int64_t part_items = 0; ///< items per computed part, a multiple of group
-    FloatTensor x_part;     ///< the input items of the part being computed
     AttentionWorkspace workspace;
     std::vector<float> cached;
     int64_t cached_first = 0; ///< items [cached_first, cached_end) are in `cached`
@@ -34,17 +33,14 @@ struct StreamState {
     StreamState(InputItems read, AttentionWeights w, const EntryIndex& i, AttentionConfig c)
         : read_items(std::move(read)), weights(std::move(w)), index(i), config(c) {}
 
-    // Output of items [first, end) (first a multiple of group) into out, part by part.
+    // Output of items [first, end) (first a multiple of group) into out, part by part; the
+    // workers read the input group by group.
     void compute(int64_t first, int64_t end, float* out) {
         const int64_t item_floats = tokens * embed;
         for (int64_t b = first; b < end; b += part_items) {
             const int64_t count = std::min(part_items, end - b);
-            std::vector<float> storage = std::move(x_part.storage());
-            storage.resize(static_cast<size_t>(count * item_floats));
-            read_items(b, count, storage.data());
-            x_part = FloatTensor({count, tokens, embed}, std::move(storage));
-            attention_forward_part(x_part, b, batch, weights, index, config,
-                                   out + (b - first) * item_floats, &workspace);
+            attention_forward_read(read_items, {batch, tokens, embed}, b, count, weights, index,
+                                   config, out + (b - first) * item_floats, &workspace);
         }
     }
 

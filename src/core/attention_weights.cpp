@@ -1,4 +1,5 @@
 #include "attention_internal.hpp"
+#include "rpb/array.hpp"
 #include "rpb/attention.hpp"
 #include "rpb/error.hpp"
 #include "rpb/random.hpp"
@@ -31,11 +32,9 @@ void check_shape(const FloatTensor& t, const Shape& expected, std::string_view n
 }
 
 void check_finite(const FloatTensor& t, std::string_view name) {
-    for (int64_t i = 0; i < t.size(); ++i) {
-        if (!std::isfinite(t[i])) {
-            throw Error(
-                fmt::format("{} holds a non-finite value ({}) at flat index {}", name, t[i], i));
-        }
+    if (const int64_t i = first_non_finite(t.data(), t.size()); i < t.size()) {
+        throw Error(
+            fmt::format("{} holds a non-finite value ({}) at flat index {}", name, t[i], i));
     }
 }
 
@@ -182,23 +181,23 @@ AttentionWeights init_weights(int64_t embed_dim, int64_t heads, int64_t entries,
 
 namespace detail {
 
-AttentionDims check_attention_inputs(const FloatTensor& x, const AttentionWeights& weights,
-                                     const EntryIndex& index, const AttentionConfig& config) {
-    if (x.rank() != 3) {
+AttentionDims check_attention_setup(const Shape& x_shape, const AttentionWeights& weights,
+                                    const EntryIndex& index, const AttentionConfig& config) {
+    if (x_shape.size() != 3) {
         throw Error(fmt::format("attention input has shape {}, expected (batch, tokens, "
                                 "embed_dim)",
-                                shape_string(x.shape())));
+                                shape_string(x_shape)));
     }
     AttentionDims dims;
-    dims.batch = x.dim(0);
-    dims.tokens = x.dim(1);
-    dims.embed = x.dim(2);
+    dims.batch = x_shape[0];
+    dims.tokens = x_shape[1];
+    dims.embed = x_shape[2];
     dims.heads = config.heads;
     check_divisible(dims.embed, dims.heads);
     dims.head_dim = dims.embed / dims.heads;
     if (dims.batch <= 0 || dims.tokens <= 0) {
         throw Error(fmt::format("attention input has shape {}, expected at least one token",
-                                shape_string(x.shape())));
+                                shape_string(x_shape)));
     }
     if (index.rows() != dims.tokens || index.cols() != dims.tokens) {
         throw Error(fmt::format("attention input has {} tokens but the position scheme maps "
@@ -206,12 +205,25 @@ AttentionDims check_attention_inputs(const FloatTensor& x, const AttentionWeight
                                 dims.tokens, index.rows(), index.cols(), dims.tokens));
     }
     validate_weights(weights, dims.embed, dims.heads, index.num_entries());
-    check_finite(x, "attention input");
     dims.scale = config.scale ? *config.scale : 1.0f / std::sqrt(static_cast<float>(dims.head_dim));
     if (!std::isfinite(dims.scale)) {
         throw UsageError(fmt::format("scale must be finite, got {}", dims.scale));
     }
     return dims;
+}
+
+AttentionDims check_attention_inputs(const FloatTensor& x, const AttentionWeights& weights,
+                                     const EntryIndex& index, const AttentionConfig& config) {
+    const AttentionDims dims = check_attention_setup(x.shape(), weights, index, config);
+    check_finite_input(x.data(), x.size(), 0);
+    return dims;
+}
+
+void check_finite_input(const float* values, int64_t count, int64_t flat_offset) {
+    if (const int64_t i = first_non_finite(values, count); i < count) {
+        throw Error(fmt::format("attention input holds a non-finite value ({}) at flat index {}",
+                                values[i], flat_offset + i));
+    }
 }
 
 } // namespace detail

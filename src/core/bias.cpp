@@ -8,7 +8,6 @@
 #include <cstring>
 #include <fmt/format.h>
 #include <memory>
-#include <thread>
 #include <vector>
 
 namespace rpb {
@@ -106,8 +105,7 @@ void BiasPlan::fill(int64_t first, int64_t count, float* out) const {
     constexpr int64_t min_bytes_per_thread = int64_t{8} << 20;
     const int64_t bytes = count * k * static_cast<int64_t>(sizeof(float));
     const int64_t threads = std::clamp<int64_t>(
-        std::min<int64_t>(std::thread::hardware_concurrency(), bytes / min_bytes_per_thread), 1,
-        16);
+        std::min<int64_t>(hardware_threads(), bytes / min_bytes_per_thread), 1, 16);
     if (threads == 1) {
         fill_rows(first, count, out);
     } else {

@@ -7,7 +7,6 @@
 #include <cmath>
 #include <fmt/format.h>
 #include <numbers>
-#include <thread>
 
 namespace rpb {
 namespace {
@@ -50,7 +49,7 @@ std::vector<float> generate(int64_t count, ValueOf value_of) {
             values[static_cast<size_t>(k)] = value_of(static_cast<uint64_t>(k));
         }
     };
-    const int64_t threads = std::clamp<int64_t>(std::thread::hardware_concurrency(), 1, 8);
+    const int64_t threads = std::clamp<int64_t>(hardware_threads(), 1, 8);
     if (count < (int64_t{1} << 16) || threads == 1) {
         run(0, count);
         return values;
@@ -150,7 +149,7 @@ std::vector<float> polar_normal_values(uint64_t seed, int64_t count, float std, 
         }
     };
     const int64_t pairs = (count + 1) / 2;
-    const int64_t threads = std::clamp<int64_t>(std::thread::hardware_concurrency(), 1, 8);
+    const int64_t threads = std::clamp<int64_t>(hardware_threads(), 1, 8);
     if (pairs < (int64_t{1} << 15) || threads == 1) {
         run(0, pairs);
         return values;

@@ -1,12 +1,19 @@
 #include "rpb/worker_thread.hpp"
 
+#include <algorithm>
 #include <exception>
 #include <pthread.h>
 #include <sched.h>
 #include <system_error>
+#include <thread>
 #include <utility>
 
 namespace rpb {
+
+int hardware_threads() {
+    static const int threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    return threads;
+}
 
 struct WorkerThread::State {
     std::function<void()> body;
