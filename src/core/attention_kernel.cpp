@@ -59,9 +59,8 @@ int64_t valid_keys(int64_t i, int64_t k0, int64_t tokens, bool causal) {
 // q) plus bias, masked; row r's maximum goes to block_max[r]. Both passes of run_item use it.
 void score_block(const ItemView& it, const BiasSource& bias, const AttentionDims& dims, bool causal,
                  int64_t dpad, int64_t kb, Workspace& ws, float* block_max) {
-    const int64_t rows4 = (it.nq + 3) / 4 * 4;
     const int64_t k0 = kb * kBlockKeys;
-    tile_gemm(rows4, kBlockKeys, dpad, it.q, dpad, it.kt + kb * dpad * kBlockKeys, kBlockKeys,
+    tile_gemm(it.nq, kBlockKeys, dpad, it.q, dpad, it.kt + kb * dpad * kBlockKeys, kBlockKeys,
               ws.s.data(), kBlockKeys, nullptr);
     for (int64_t r = 0; r < it.nq; ++r) {
         const int64_t i = it.q0 + r;
@@ -73,7 +72,6 @@ void score_block(const ItemView& it, const BiasSource& bias, const AttentionDims
 
 void run_item(const ItemView& it, const BiasSource& bias, const AttentionDims& dims, bool causal,
               int64_t dpad, Workspace& ws, float* merged, float* probs) {
-    const int64_t rows4 = (it.nq + 3) / 4 * 4;
     const int64_t n = dims.tokens;
     const int64_t last_key = causal ? it.q0 + it.nq : n;
     const int64_t nblocks = (last_key + kBlockKeys - 1) / kBlockKeys;
@@ -99,8 +97,10 @@ void run_item(const ItemView& it, const BiasSource& bias, const AttentionDims& d
         for (int64_t r = 0; r < it.nq; ++r) {
             ws.l[r] = ws.l[r] * ws.alpha[r] + ws.sum[r];
         }
-        tile_gemm(rows4, dpad, kBlockKeys, ws.s.data(), kBlockKeys, it.v + k0 * dpad, dpad,
-                  ws.o.data(), dpad, ws.alpha.data());
+        // Keys past the last one have probability 0 and zero rows in v: left out (49 of 64
+        // for Swin 7x7), they would only add zeros.
+        tile_gemm(it.nq, dpad, std::min(kBlockKeys, last_key - k0), ws.s.data(), kBlockKeys,
+                  it.v + k0 * dpad, dpad, ws.o.data(), dpad, ws.alpha.data());
     }
 
     const int64_t e = dims.embed;
