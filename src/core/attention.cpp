@@ -120,22 +120,29 @@ void scatter_qkv(const float* qkv, int64_t ld, int64_t row0, int64_t rows,
     const int64_t hd = dims.head_dim;
     const int64_t kb = detail::kBlockKeys;
     const int64_t dpad = packed.dpad;
+    const float scale = dims.scale;
     for (int64_t r = 0; r < rows; ++r) {
         const int64_t b = (row0 + r) / n;
         const int64_t i = (row0 + r) % n;
         const float* src = qkv + r * ld;
         for (int64_t h = 0; h < dims.heads; ++h) {
             const int64_t bh = b * dims.heads + h;
-            float* q = packed.q_slab(bh) + i * dpad;
-            float* kt = packed.kt_slab(bh) + (i / kb) * dpad * kb + i % kb;
-            float* v = packed.v_slab(bh) + i * dpad;
-            const float* qs = src + h * hd;
-            const float* ks = src + e + h * hd;
-            const float* vs = src + 2 * e + h * hd;
+            // Distinct buffers: __restrict lets the compiler vectorise the q and v rows (with
+            // possible aliasing it reloaded the scale and stored element by element).
+            float* __restrict q = packed.q_slab(bh) + i * dpad;
+            float* __restrict kt = packed.kt_slab(bh) + (i / kb) * dpad * kb + i % kb;
+            float* __restrict v = packed.v_slab(bh) + i * dpad;
+            const float* __restrict qs = src + h * hd;
+            const float* __restrict ks = src + e + h * hd;
+            const float* __restrict vs = src + 2 * e + h * hd;
             for (int64_t c = 0; c < hd; ++c) {
-                q[c] = qs[c] * dims.scale;
-                kt[c * kb] = ks[c];
+                q[c] = qs[c] * scale;
+            }
+            for (int64_t c = 0; c < hd; ++c) {
                 v[c] = vs[c];
+            }
+            for (int64_t c = 0; c < hd; ++c) {
+                kt[c * kb] = ks[c];
             }
         }
     }
