@@ -57,7 +57,8 @@ public:
 /// Fused attention: tiled like flash attention (online softmax over 64-key blocks, one work
 /// item per batch, head and 128-query block), never materialises the (H, N, N) bias or logits.
 /// Threads: config.threads workers run the projections (OpenBLAS sgemm, single-threaded per
-/// call) and the kernel. For the duration of the call OpenBLAS is set to one thread and its
+/// call; for many small windows the kernel's own tile product, group by group) and the
+/// kernel. For the duration of the call OpenBLAS is set to one thread and its
 /// idle worker pool is stopped (restarted by OpenBLAS on its next threaded call), so do not
 /// run other OpenBLAS calls concurrently with it. `index` must be an N x N map whose entries are
 /// rows of `weights.table`; the same bias applies to every batch item (Swin windows).

@@ -1,9 +1,15 @@
-// Fused attention: OpenBLAS sgemm for the two projections, the tiled kernel
-// (attention_kernel.cpp) in between. The qkv projection runs in row chunks and is scattered
-// straight into the kernel's packed per-head layout, so the (B, N, 3E) qkv tensor never
-// exists whole; the packed operands are freed before the output is allocated.
+// Fused attention: the two projections with the tiled kernel (attention_kernel.cpp) in
+// between. Two paths:
+// - one batch (long sequences, T5): OpenBLAS sgemm for the projections; the qkv projection
+//   runs in row chunks and is scattered straight into the kernel's packed per-head layout,
+//   so the (B, N, 3E) qkv tensor never exists whole; the packed operands are freed before
+//   the output is allocated.
+// - many small windows (Swin, attention_group_items > 0): groups of ~256 rows of whole
+//   windows, each taken by one worker from its input rows to its output rows, projections
+//   included (tile_gemm with the bias in the accumulators: sgemm would repack the weights
+//   for every small call), so a group's data stays in cache.
 //
-// Threads: our own workers run everything, including the sgemm calls (one row chunk per
+// Threads: our own workers run everything, including any sgemm calls (one row chunk per
 // call, OpenBLAS single-threaded). OpenBLAS's own pool spins in sched_yield for about 0.1 s
 // after start-up and after each threaded call; on a 2-core machine that takes a third of the
 // cores from a short attention run, so the idle pool is stopped (see BlasSingleThreadScope).
