@@ -3,6 +3,7 @@
 #include "attention_internal.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <limits>
 
@@ -75,50 +76,17 @@ void micro_kernel(int64_t k, const float* a, int64_t lda, const float* b, int64_
     }
 }
 
-template <int RB>
-void micro_rows(int64_t nv, int64_t k, const float* a, int64_t lda, const float* b, int64_t ldb,
-                float* c, int64_t ldc, const float* row_scale, const float* col_bias,
-                __mmask16 tail) {
-    switch (nv) {
-    case 4:
-        micro_kernel<RB, 4>(k, a, lda, b, ldb, c, ldc, row_scale, col_bias, tail);
-        break;
-    case 3:
-        micro_kernel<RB, 3>(k, a, lda, b, ldb, c, ldc, row_scale, col_bias, tail);
-        break;
-    case 2:
-        micro_kernel<RB, 2>(k, a, lda, b, ldb, c, ldc, row_scale, col_bias, tail);
-        break;
-    default:
-        micro_kernel<RB, 1>(k, a, lda, b, ldb, c, ldc, row_scale, col_bias, tail);
-        break;
-    }
-}
+// Every (rows, vectors) shape of micro_kernel, indexed [rb - 1][nv - 1].
+using MicroKernel = void (*)(int64_t, const float*, int64_t, const float*, int64_t, float*, int64_t,
+                             const float*, const float*, __mmask16);
 
-void micro_block(int64_t rb, int64_t nv, int64_t k, const float* a, int64_t lda, const float* b,
-                 int64_t ldb, float* c, int64_t ldc, const float* row_scale, const float* col_bias,
-                 __mmask16 tail) {
-    switch (rb) {
-    case 6:
-        micro_rows<6>(nv, k, a, lda, b, ldb, c, ldc, row_scale, col_bias, tail);
-        break;
-    case 5:
-        micro_rows<5>(nv, k, a, lda, b, ldb, c, ldc, row_scale, col_bias, tail);
-        break;
-    case 4:
-        micro_rows<4>(nv, k, a, lda, b, ldb, c, ldc, row_scale, col_bias, tail);
-        break;
-    case 3:
-        micro_rows<3>(nv, k, a, lda, b, ldb, c, ldc, row_scale, col_bias, tail);
-        break;
-    case 2:
-        micro_rows<2>(nv, k, a, lda, b, ldb, c, ldc, row_scale, col_bias, tail);
-        break;
-    default:
-        micro_rows<1>(nv, k, a, lda, b, ldb, c, ldc, row_scale, col_bias, tail);
-        break;
-    }
-}
+template <int RB>
+constexpr std::array<MicroKernel, 4> kernels_for_rows = {micro_kernel<RB, 1>, micro_kernel<RB, 2>,
+                                                         micro_kernel<RB, 3>, micro_kernel<RB, 4>};
+
+constexpr std::array<std::array<MicroKernel, 4>, 6> micro_kernels = {
+    kernels_for_rows<1>, kernels_for_rows<2>, kernels_for_rows<3>,
+    kernels_for_rows<4>, kernels_for_rows<5>, kernels_for_rows<6>};
 
 // Lanes of 16-wide group v that lie below `valid`.
 inline __mmask16 lane_mask(int64_t valid, int v) {
@@ -178,8 +146,9 @@ void tile_gemm(int64_t rows, int64_t cols, int64_t k, const float* a, int64_t ld
             const int64_t width = std::min<int64_t>(64, cols - c0);
             const int64_t nv = (width + 15) / 16;
             const auto tail = static_cast<__mmask16>((1u << (width - 16 * (nv - 1))) - 1u);
-            micro_block(rb, nv, k, a + r0 * lda, lda, b + c0, ldb, c + r0 * ldc + c0, ldc, scale,
-                        col_bias == nullptr ? nullptr : col_bias + c0, tail);
+            micro_kernels[rb - 1][nv - 1](k, a + r0 * lda, lda, b + c0, ldb, c + r0 * ldc + c0, ldc,
+                                          scale, col_bias == nullptr ? nullptr : col_bias + c0,
+                                          tail);
         }
 #else
         micro_generic(rb, cols, k, a + r0 * lda, lda, b, ldb, c + r0 * ldc, ldc, scale, col_bias);
