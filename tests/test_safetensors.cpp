@@ -262,3 +262,24 @@ TEST_CASE("rpb::parse_safetensors survives the fuzz regression inputs") {
     }
     CHECK(count > 0);
 }
+
+TEST_CASE("rpb::safetensors_bytes writes __metadata__ first and parse_safetensors returns it") {
+    const std::vector<std::pair<std::string, FloatTensor>> list = {{"b", FloatTensor({1}, 2.0f)},
+                                                                   {"a", FloatTensor({2}, 1.0f)}};
+    const std::map<std::string, std::string> metadata = {{"format", "pt"},
+                                                         {"rpbtool.config", "{\"depth\": 6}"}};
+    const std::string file = safetensors_bytes(list, metadata);
+    // The reference writer's layout: metadata first, then the entries by name.
+    const std::string expected_header =
+        R"({"__metadata__":{"format":"pt","rpbtool.config":"{\"depth\": 6}"},)"
+        R"("a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},)"
+        R"("b":{"dtype":"F32","shape":[1],"data_offsets":[8,12]}})";
+    CHECK(file.substr(8, expected_header.size()) == expected_header);
+    SafetensorsMetadata read_back;
+    const TensorMap tensors = parse_safetensors(as_bytes(file), "m.safetensors", read_back);
+    CHECK(read_back == metadata);
+    CHECK(tensors.size() == 2);
+    SafetensorsMetadata none;
+    parse_safetensors(as_bytes(safetensors_bytes(list)), "plain", none);
+    CHECK(none.empty());
+}

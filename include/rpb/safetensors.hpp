@@ -31,11 +31,23 @@ TensorMap parse_safetensors(std::span<const std::byte> file, std::string_view or
 /// Reads and parses a .safetensors file ("-" reads standard input).
 TensorMap read_safetensors(const std::string& path);
 
+/// The "__metadata__" string map of a .safetensors file (empty when it has none).
+using SafetensorsMetadata = std::map<std::string, std::string>;
+
+/// parse_safetensors, also returning the metadata map in `metadata`.
+TensorMap parse_safetensors(std::span<const std::byte> file, std::string_view origin,
+                            SafetensorsMetadata& metadata);
+
+/// read_safetensors, also returning the metadata map in `metadata`.
+TensorMap read_safetensors(const std::string& path, SafetensorsMetadata& metadata);
+
 /// A whole .safetensors file of float32 tensors, byte-identical to what the reference
 /// save_file writes: entries sorted by name, compact JSON with keys dtype, shape,
 /// data_offsets, header padded with spaces to a multiple of 8, data in name order.
 /// Throws rpb::Error for duplicate names, the reserved name "__metadata__" or a name
-/// that is not valid UTF-8.
-std::string safetensors_bytes(const std::vector<std::pair<std::string, FloatTensor>>& tensors);
+/// that is not valid UTF-8. A non-empty `metadata` is written first as "__metadata__", as
+/// the reference writer does (keys sorted, values JSON-escaped).
+std::string safetensors_bytes(const std::vector<std::pair<std::string, FloatTensor>>& tensors,
+                              const std::map<std::string, std::string>& metadata = {});
 
 } // namespace rpb

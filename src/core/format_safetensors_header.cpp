@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <array>
 #include <fmt/format.h>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <set>
 
@@ -78,6 +79,7 @@ public:
     explicit HeaderReader(std::string_view origin) : origin_(origin) {}
 
     std::vector<Entry> entries;
+    std::map<std::string, std::string> metadata;
 
     bool null() override { return scalar(false, true); }
     bool boolean(bool) override { return scalar(false, false); }
@@ -103,6 +105,9 @@ public:
     bool number_float(number_float_t, const string_t&) override { return scalar(false, false); }
     bool binary(binary_t&) override { return scalar(false, false); }
     bool string(string_t& value) override {
+        if (skip_ == 0 && where_ == Where::metadata) {
+            metadata.emplace(key_, value);
+        }
         if (skip_ == 0 && where_ == Where::entry && key_ == "dtype") {
             Entry& e = entries.back();
             const auto* it = std::find_if(safetensors_dtypes.begin(), safetensors_dtypes.end(),
@@ -290,8 +295,9 @@ private:
 
 } // namespace
 
-std::vector<SafetensorsEntry> parse_safetensors_header(std::string_view header,
-                                                       std::string_view origin) {
+std::vector<SafetensorsEntry>
+parse_safetensors_header(std::string_view header, std::string_view origin,
+                         std::map<std::string, std::string>* metadata) {
     if (const size_t bad = invalid_utf8_at(header); bad != std::string_view::npos) {
         throw Error(
             fmt::format("{}: safetensors header is not valid UTF-8 (byte {})", origin, 8 + bad));
@@ -309,6 +315,9 @@ std::vector<SafetensorsEntry> parse_safetensors_header(std::string_view header,
         }
     }
 
+    if (metadata != nullptr) {
+        *metadata = std::move(reader.metadata);
+    }
     return std::move(reader.entries);
 }
 

@@ -4,6 +4,7 @@
 #include "rpb/array.hpp"
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -22,8 +23,10 @@ struct SafetensorsEntry {
 /// string map) into its entries, in file order, each with dtype, shape and two offsets.
 /// Throws rpb::Error "<origin>: ..." for invalid UTF-8 or JSON, a non-object, duplicate
 /// names or keys, unsupported dtypes, malformed shapes/offsets/metadata, missing keys.
-/// Offsets are not checked against each other here.
-std::vector<SafetensorsEntry> parse_safetensors_header(std::string_view header,
-                                                       std::string_view origin);
+/// Offsets are not checked against each other here. When `metadata` is given it receives the
+/// "__metadata__" map (empty when there is none).
+std::vector<SafetensorsEntry>
+parse_safetensors_header(std::string_view header, std::string_view origin,
+                         std::map<std::string, std::string>* metadata = nullptr);
 
 } // namespace rpb::detail

@@ -18,6 +18,12 @@ constexpr uint64_t max_header_size = 100'000'000;
 } // namespace
 
 TensorMap parse_safetensors(std::span<const std::byte> file, std::string_view origin) {
+    SafetensorsMetadata ignored;
+    return parse_safetensors(file, origin, ignored);
+}
+
+TensorMap parse_safetensors(std::span<const std::byte> file, std::string_view origin,
+                            SafetensorsMetadata& metadata) {
     const size_t size = file.size();
     if (size < 8) {
         throw Error(fmt::format("{}: not a .safetensors file: {} bytes, too short for the 8-byte "
@@ -35,7 +41,7 @@ TensorMap parse_safetensors(std::span<const std::byte> file, std::string_view or
     }
     const std::string_view header(reinterpret_cast<const char*>(file.data()) + 8, header_size);
     std::vector<detail::SafetensorsEntry> entries =
-        detail::parse_safetensors_header(header, origin);
+        detail::parse_safetensors_header(header, origin, &metadata);
 
     // The reference reader's order: by data_offsets, then each must start where the
     // previous one ended.
@@ -115,7 +121,13 @@ TensorMap read_safetensors(const std::string& path) {
     return parse_safetensors(file.bytes, file.origin);
 }
 
-std::string safetensors_bytes(const std::vector<std::pair<std::string, FloatTensor>>& tensors) {
+TensorMap read_safetensors(const std::string& path, SafetensorsMetadata& metadata) {
+    const detail::FileBytes file = detail::read_whole_file(path);
+    return parse_safetensors(file.bytes, file.origin, metadata);
+}
+
+std::string safetensors_bytes(const std::vector<std::pair<std::string, FloatTensor>>& tensors,
+                              const std::map<std::string, std::string>& metadata) {
     std::vector<const std::pair<std::string, FloatTensor>*> sorted;
     for (const auto& t : tensors) {
         sorted.push_back(&t);
@@ -124,6 +136,13 @@ std::string safetensors_bytes(const std::vector<std::pair<std::string, FloatTens
     // The reference writer (serde_json, compact) orders entries by dtype, then name; with
     // float32 only that is by name, and each entry's keys come in declaration order.
     std::string header = "{";
+    if (!metadata.empty()) {
+        try {
+            header += "\"__metadata__\":" + nlohmann::json(metadata).dump();
+        } catch (const nlohmann::json::exception&) {
+            throw Error("safetensors metadata is not valid UTF-8");
+        }
+    }
     std::string data;
     for (size_t i = 0; i < sorted.size(); ++i) {
         const auto& [name, tensor] = *sorted[i];
@@ -148,8 +167,9 @@ std::string safetensors_bytes(const std::vector<std::pair<std::string, FloatTens
         const size_t begin = data.size();
         data.append(reinterpret_cast<const char*>(tensor.data()),
                     static_cast<size_t>(tensor.size()) * sizeof(float));
-        header += fmt::format("{}{}:{{\"dtype\":\"F32\",\"shape\":[{}],\"data_offsets\":[{},{}]}}",
-                              i ? "," : "", quoted, dims, begin, data.size());
+        header +=
+            fmt::format("{}{}:{{\"dtype\":\"F32\",\"shape\":[{}],\"data_offsets\":[{},{}]}}",
+                        i > 0 || !metadata.empty() ? "," : "", quoted, dims, begin, data.size());
     }
     header += '}';
     header.append((8 - header.size() % 8) % 8, ' ');

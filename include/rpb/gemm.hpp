@@ -1,0 +1,39 @@
+// Single-precision matrix products for rpbtool's own compute paths (the ViT's training and
+// evaluation; see issue "full speed on every x86 CPU" for the kernels behind `gemm`).
+//
+// Layout: row-major. A is (m, k) when not transposed and stored as (k, m) when transposed;
+// B is (k, n), or (n, k) when transposed; C is (m, n). Leading dimensions count floats
+// between consecutive rows as stored.
+//
+//   C = beta * C + op(A) @ op(B)          beta is 0 (C is overwritten, never read) or 1
+//
+// Determinism: one call is single-threaded, and each C element is computed by a fixed
+// sequence of operations that depends only on (m, n, k, the transposes) and the kernel path,
+// never on what other threads do. Callers that parallelise split the work into pieces that
+// depend on the shapes only, so results are the same for any thread count.
+#pragma once
+
+#include <cstdint>
+
+namespace rpb {
+
+struct GemmShape {
+    bool trans_a = false;
+    bool trans_b = false;
+    int64_t m = 0;
+    int64_t n = 0;
+    int64_t k = 0;
+};
+
+/// C = beta * C + op(A) @ op(B) (see above); beta must be 0 or 1. No threads of its own.
+/// Example: gemm({.trans_b = true, .m = 6400, .n = 192, .k = 64}, x, 64, w, 64, 0.0f, y, 192)
+///          is y = x @ w^T, a Linear layer without its bias.
+void gemm(const GemmShape& shape, const float* a, int64_t lda, const float* b, int64_t ldb,
+          float beta, float* c, int64_t ldc);
+
+/// The plain computation of the same product with double accumulation: the reference that
+/// tests check `gemm` against.
+void gemm_reference(const GemmShape& shape, const float* a, int64_t lda, const float* b,
+                    int64_t ldb, float beta, float* c, int64_t ldc);
+
+} // namespace rpb
