@@ -1,0 +1,158 @@
+// The Vision Transformer with relative position bias of the seed project (math.md section 6):
+// its configuration, its parameters (one buffer of named views, timm names), and its three
+// verbs: forward, backward, and the model file (safetensors + "rpbtool.config" metadata).
+//
+// Shapes: B images (C, Hi, Wi) of uint8; patch P; grid Gh x Gw; n = Gh*Gw patch tokens in
+// row-major order; T = n (+1 class token at position 0); width E, H heads of d = E / H,
+// MLP width M, L blocks, K classes. Activations are (B, T, C) row-major, as rows R = B * T.
+#pragma once
+
+#include "rpb/scheme.hpp"
+#include "rpb/tensor.hpp"
+#include "rpb/thread_pool.hpp"
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace rpb {
+
+enum class PositionKind { rpb_2d, rpb_1d, t5, ape, none };
+enum class PoolKind { cls, mean };
+
+/// "rpb-2d", "rpb-1d", "t5", "ape", "none" / "cls", "mean": the names of --pos and --pool.
+std::string position_name(PositionKind pos);
+std::string pool_name(PoolKind pool);
+/// Throws rpb::UsageError naming the value and the accepted names.
+PositionKind parse_position(const std::string& name);
+PoolKind parse_pool(const std::string& name);
+
+struct ViTConfig {
+    int64_t in_chans = 1;
+    int64_t image_h = 28;
+    int64_t image_w = 28;
+    int64_t patch = 4;
+    int64_t num_classes = 10;
+    int64_t embed_dim = 64;
+    int64_t depth = 6;
+    int64_t heads = 4;
+    int64_t mlp_dim = 128;
+    PositionKind pos = PositionKind::rpb_2d;
+    PoolKind pool = PoolKind::cls;
+    int64_t num_buckets = 32;         ///< t5
+    int64_t max_distance = 128;       ///< t5
+    std::vector<float> mean = {0.0f}; ///< per channel, of u8 / 255
+    std::vector<float> std = {1.0f};
+    std::vector<std::string> classes;
+
+    int64_t grid_h() const { return image_h / patch; }
+    int64_t grid_w() const { return image_w / patch; }
+    int64_t patches() const { return grid_h() * grid_w(); }
+    int64_t tokens() const { return patches() + (pool == PoolKind::cls ? 1 : 0); }
+    int64_t head_dim() const { return embed_dim / heads; }
+    bool has_table() const {
+        return pos == PositionKind::rpb_2d || pos == PositionKind::rpb_1d ||
+               pos == PositionKind::t5;
+    }
+    /// The relative position scheme of every block's bias (has_table() only).
+    Scheme scheme() const;
+    /// Rows of each block's table; 0 without one.
+    int64_t table_entries() const;
+
+    /// Throws rpb::UsageError naming the value and what is accepted when the architecture is
+    /// impossible: non-positive sizes, a patch that does not divide the image, heads that do not
+    /// divide the width, an impossible t5 configuration, mean/std/classes of the wrong length, a
+    /// std that is not positive.
+    void validate() const;
+};
+
+/// The config as the JSON object of formats.md "Model files" (keys in_chans, image_size,
+/// patch_size, num_classes, embed_dim, depth, num_heads, mlp_dim, pos, pool, num_buckets,
+/// max_distance, mean, std, classes).
+std::string config_to_json(const ViTConfig& config);
+/// Parses it back; throws rpb::Error "<origin>: ..." for malformed JSON, a missing or
+/// mistyped key, or a config that fails validate().
+ViTConfig config_from_json(const std::string& json, const std::string& origin);
+
+/// One named parameter tensor inside the model's buffer.
+struct ParamInfo {
+    std::string name;
+    Shape shape;
+    int64_t offset = 0; ///< in floats, into the buffer
+    int64_t size = 0;
+    bool decay = false; ///< AdamW weight decay applies (not biases, norms, cls, pos, tables)
+};
+
+/// Pointers into one buffer laid out like the parameters (used for parameters, gradients and
+/// optimiser moments alike). Absent tensors are null.
+struct BlockViews {
+    float *norm1_w, *norm1_b, *qkv_w, *qkv_b, *proj_w, *proj_b, *table;
+    float *norm2_w, *norm2_b, *fc1_w, *fc1_b, *fc2_w, *fc2_b;
+};
+struct ViTViews {
+    float *patch_w, *patch_b, *cls_token, *pos_embed;
+    std::vector<BlockViews> blocks;
+    float *norm_w, *norm_b, *head_w, *head_b;
+};
+
+/// Buffers of one forward pass of B images, kept for the backward pass (see vit.cpp).
+struct ViTActivations;
+
+class ViT {
+public:
+    /// Validates the config (UsageError) and lays out zeroed parameters.
+    explicit ViT(ViTConfig config);
+    ~ViT();
+    ViT(ViT&&) noexcept;
+    ViT& operator=(ViT&&) noexcept;
+
+    const ViTConfig& config() const { return config_; }
+    /// The parameter tensors in the model file's order (by name).
+    const std::vector<ParamInfo>& layout() const { return layout_; }
+    int64_t parameter_count() const { return count_; }
+    std::vector<float>& parameters() { return params_; }
+    const std::vector<float>& parameters() const { return params_; }
+    /// Views of any buffer of parameter_count() floats laid out like the parameters.
+    ViTViews views(float* buffer) const;
+    /// The (T, T) entry map of the bias (empty without a table).
+    const std::vector<int32_t>& index() const { return index_; }
+
+    /// math.md section 6's initialisation from the seeded generator: weights trunc-normal
+    /// std 0.02 (Linear, patch, tables, cls_token, pos_embed), biases 0, LayerNorm 1 and 0.
+    void initialize(uint64_t seed);
+
+    /// logits (B, K) of `batch` images (B, C, Hi, Wi) of uint8, normalised by the config's
+    /// mean and std. With `acts`, keeps what backward needs (resized to the batch).
+    void forward(ThreadPool& pool, const uint8_t* images, int64_t batch, float* logits,
+                 ViTActivations* acts) const;
+    /// Gradients of the loss with respect to every parameter (written into `grads`,
+    /// parameter_count() floats) from dlogits (B, K) and the activations of the forward pass.
+    /// Overwrites the activations.
+    void backward(ThreadPool& pool, ViTActivations& acts, const float* dlogits, float* grads) const;
+
+private:
+    ViTConfig config_;
+    std::vector<ParamInfo> layout_;
+    int64_t count_ = 0;
+    std::vector<float> params_;
+    std::vector<int32_t> index_;
+};
+
+/// Owns the activation buffers; reusable across batches.
+std::unique_ptr<ViTActivations> make_activations();
+
+/// A model file (formats.md "Model files"): float32 safetensors with the parameters under their
+/// names and the config in "__metadata__".
+std::string model_file_bytes(const ViT& model);
+/// Reads a model file. Throws rpb::Error "<path>: ..." when the file is malformed, has no
+/// "rpbtool.config", a config that fails validation, or a tensor that is missing, unexpected or
+/// of the wrong shape (naming expected and found shapes).
+ViT load_model(const std::string& path);
+/// The same from tensors and metadata already read (e.g. a training state file).
+ViT model_from_tensors(const std::map<std::string, FloatTensor>& tensors,
+                       const std::string& config_json, const std::string& origin);
+
+} // namespace rpb
