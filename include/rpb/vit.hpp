@@ -142,7 +142,11 @@ private:
 };
 
 /// Owns the activation buffers; reusable across batches.
-std::unique_ptr<ViTActivations> make_activations();
+struct ActivationsDeleter {
+    void operator()(ViTActivations* a) const;
+};
+using ActivationsPtr = std::unique_ptr<ViTActivations, ActivationsDeleter>;
+ActivationsPtr make_activations();
 
 /// A model file (formats.md "Model files"): float32 safetensors with the parameters under their
 /// names and the config in "__metadata__".

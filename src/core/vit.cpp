@@ -49,9 +49,9 @@ struct ViTActivations {
     std::vector<float> dx, dtmp, dqkv, datt, dhidden, dpooled;
 };
 
-std::unique_ptr<ViTActivations> make_activations() {
-    return std::make_unique<ViTActivations>();
-}
+void ActivationsDeleter::operator()(ViTActivations* a) const { delete a; }
+
+ActivationsPtr make_activations() { return ActivationsPtr(new ViTActivations()); }
 
 namespace {
 
