@@ -155,9 +155,25 @@ def load_split(folder, split):
 
 
 def normalisation(train_images):
-    """mean and population std (ddof 0) of u8/255 over every training pixel, in float64."""
-    x = train_images.astype(np.float64) / 255.0
-    return [float(x.mean())], [float(x.std())]
+    """mean and population std (ddof 0) of u8/255 over every training pixel, in float64,
+    from the histogram of the 256 pixel values (exact counts, then a fixed summation order,
+    so that another implementation gets the same bits and no float copy of the set is made):
+
+        N = number of pixels, c[v] = count of value v, S = sum_v c[v] * v   (exact integers)
+        mean = double(S) / double(N) / 255.0
+        d[v] = v / 255.0 - mean
+        var  = (sum over v = 0..255, in that order, of (double(c[v]) * d[v]) * d[v]) / N
+        std  = sqrt(var)
+    """
+    counts = np.bincount(np.asarray(train_images, dtype=np.uint8).ravel(), minlength=256)
+    n = int(counts.sum())
+    s = int(np.dot(counts.astype(object), np.arange(256, dtype=object)))
+    mean = float(s) / float(n) / 255.0
+    acc = 0.0
+    for v in range(256):
+        d = v / 255.0 - mean
+        acc += float(counts[v]) * d * d
+    return [mean], [float(np.sqrt(acc / n))]
 
 
 def normalise(images_u8, mean, std, dtype=np.float32):
