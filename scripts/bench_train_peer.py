@@ -14,10 +14,11 @@ backward, clip, optimizer.step, timed with perf_counter; the median of the steps
 --warmup-steps (2) untimed ones. Evaluation: torch.no_grad(), model.eval(), --eval-batch
 images per forward, over the first --eval-images test images, after one untimed batch.
 
-OpenBLAS: Debian's 0.3.21 falls back to its Prescott kernel on CPUs it does not know. The
-peer's fair BLAS is OPENBLAS_CORETYPE=SkylakeX (or Haswell) in this process's environment,
-set by the caller (bench.md); this script reports the core in effect (openblas_get_corename)
-and never sets it itself.
+OpenBLAS: Debian's 0.3.21 falls back to its Prescott (SSE3) kernel on CPUs it does not know
+(bench.md). With --blas fair (the default) this script then re-executes itself once with
+OPENBLAS_CORETYPE=SkylakeX (CPU with avx512f) or Haswell (avx2) in its own environment only;
+an OPENBLAS_CORETYPE set by the caller is kept. --blas as-is never changes it. The JSON says
+which core was in effect (openblas_get_corename) and whether this script chose it.
 
 Prints one JSON line.
 """
@@ -61,6 +62,21 @@ def openblas_info():
     return info
 
 
+def fair_blas(mode):
+    """Re-execute this script with OPENBLAS_CORETYPE set when OpenBLAS picked Prescott on a
+    CPU with AVX2/AVX-512 (bench.md: the peer's fair BLAS, for the peer's process only)."""
+    if mode != "fair" or os.environ.get("OPENBLAS_CORETYPE"):
+        return
+    if (openblas_info().get("core") or "").lower() != "prescott":
+        return
+    with open("/proc/cpuinfo") as f:
+        flags = next((line.split(":", 1)[1].split() for line in f if line.startswith("flags")), [])
+    core = "SkylakeX" if "avx512f" in flags else "Haswell" if "avx2" in flags else None
+    if core:
+        env = dict(os.environ, OPENBLAS_CORETYPE=core, BENCH_PEER_CORETYPE_SET="1")
+        os.execve(sys.executable, [sys.executable] + sys.argv, env)
+
+
 def torch_blas_lines():
     """The lines of torch.__config__.show() about BLAS/LAPACK/CPU kernels (only the BLAS and
     LAPACK entries of the long build-settings line)."""
@@ -94,7 +110,10 @@ def main():
     ap.add_argument("--patch", type=int, default=4)
     ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--blas", choices=["fair", "as-is"], default="fair",
+                    help="fair: use an AVX core when OpenBLAS falls back to Prescott")
     args = ap.parse_args()
+    fair_blas(args.blas)
 
     torch.set_num_threads(args.threads)
     tr_x, tr_y = V.load_split(args.data, "train")
@@ -159,6 +178,7 @@ def main():
     blas = openblas_info()
     result["blas"] = {
         "OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE"),
+        "coretype_set_by_peer": os.environ.get("BENCH_PEER_CORETYPE_SET") == "1",
         "openblas_core": blas.get("core"),
         "openblas_config": blas.get("config"),
         "openblas_library": blas.get("library"),
