@@ -28,9 +28,9 @@ struct TrainConfig {
     int64_t steps = -1; ///< -1: epochs x batches per epoch; 0: the initial model only
     int64_t batch_size = 128;
     double label_smoothing = 0.0;
-    bool crop = true;    ///< random crop of the image padded by 2 zero pixels
-    bool flip = true;    ///< horizontal flip with probability 1/2
-    bool shuffle = true; ///< a permutation per epoch from the seed, else file order
+    bool crop = true;        ///< random crop of the image padded by 2 zero pixels
+    bool flip = true;        ///< horizontal flip with probability 1/2
+    bool shuffle = true;     ///< a permutation per epoch from the seed, else file order
     int64_t limit_train = 0; ///< use only the first N training images; 0 = all
     uint64_t seed = 0;
     int64_t eval_batch = 500;

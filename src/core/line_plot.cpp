@@ -132,10 +132,10 @@ Image render_line_plots(const std::vector<LinePlot>& panels, const std::string& 
         }
         img.fill_rect(ox, oy, 1, kPlotH, kAxis);
         img.fill_rect(ox, oy + kPlotH, kPlotW, 1, kAxis);
-        draw_text(img, ox + (kPlotW - text_width(plot.x_label)) / 2, oy + kPlotH + 24,
-                  plot.x_label, kAxis);
-        draw_text(img, ox - kLeft + 4, oy + (kPlotH - text_width(plot.y_label)) / 2,
-                  plot.y_label, kAxis, 1, TextDirection::up);
+        draw_text(img, ox + (kPlotW - text_width(plot.x_label)) / 2, oy + kPlotH + 24, plot.x_label,
+                  kAxis);
+        draw_text(img, ox - kLeft + 4, oy + (kPlotH - text_width(plot.y_label)) / 2, plot.y_label,
+                  kAxis, 1, TextDirection::up);
         if (empty) {
             draw_text(img, ox + (kPlotW - text_width("no data")) / 2, oy + kPlotH / 2, "no data",
                       kAxis);

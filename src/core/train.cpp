@@ -176,7 +176,9 @@ Progress load_state(const fs::path& path, ViT& model, Optimizer& optimizer) {
     return p;
 }
 
-std::string csv_number(double v) { return fmt::format("{:.9g}", v); }
+std::string csv_number(double v) {
+    return fmt::format("{:.9g}", v);
+}
 
 Image curves_image(const std::vector<EpochReport>& epochs) {
     LinePlot loss{"loss", "epoch", "cross-entropy", {}};
@@ -235,7 +237,8 @@ TrainOutcome train_run(const TrainConfig& given, const std::string& given_data,
         config = train_config_from_json(read_text(files.run()), files.run().string(), &data_dir,
                                         &from_model);
     } else {
-        if (fs::exists(run_dir, ec) && !(fs::is_directory(run_dir, ec) && fs::is_empty(run_dir, ec))) {
+        if (fs::exists(run_dir, ec) &&
+            !(fs::is_directory(run_dir, ec) && fs::is_empty(run_dir, ec))) {
             throw UsageError(fmt::format("-o {}: the run folder exists; continue it with --resume "
                                          "or choose another folder",
                                          run_dir));
@@ -243,14 +246,14 @@ TrainOutcome train_run(const TrainConfig& given, const std::string& given_data,
         config.validate();
     }
 
-    ImageSet train_set = load_image_set(data_dir, Split::train,
-                                        static_cast<int>(config.model.num_classes));
+    ImageSet train_set =
+        load_image_set(data_dir, Split::train, static_cast<int>(config.model.num_classes));
     const ImageSet test_set =
         load_image_set(data_dir, Split::test, static_cast<int>(config.model.num_classes));
     if (config.limit_train > 0 && config.limit_train < train_set.count) {
         train_set.count = config.limit_train;
-        train_set.pixels.resize(static_cast<size_t>(train_set.count * train_set.height *
-                                                    train_set.width));
+        train_set.pixels.resize(
+            static_cast<size_t>(train_set.count * train_set.height * train_set.width));
         train_set.labels.resize(static_cast<size_t>(train_set.count));
     }
 
@@ -294,8 +297,8 @@ TrainOutcome train_run(const TrainConfig& given, const std::string& given_data,
     const int64_t batch = config.batch_size;
     const int64_t per_epoch = train_set.count / batch;
     if (per_epoch == 0) {
-        throw UsageError(fmt::format("--batch-size {} is larger than the {} training images",
-                                     batch, train_set.count));
+        throw UsageError(fmt::format("--batch-size {} is larger than the {} training images", batch,
+                                     train_set.count));
     }
     const int64_t total = config.steps >= 0 ? config.steps : config.epochs * per_epoch;
     Optimizer optimizer(config.optimizer, model.layout(), model.parameter_count());
@@ -320,8 +323,8 @@ TrainOutcome train_run(const TrainConfig& given, const std::string& given_data,
         }
         fs::create_directories(run_dir, ec);
         if (ec) {
-            throw Error(fmt::format("-o {}: cannot create the run folder: {}", run_dir,
-                                    ec.message()));
+            throw Error(
+                fmt::format("-o {}: cannot create the run folder: {}", run_dir, ec.message()));
         }
         write_whole(files.run(), train_config_to_json(config, data_dir, from_model));
     }
@@ -374,8 +377,8 @@ TrainOutcome train_run(const TrainConfig& given, const std::string& given_data,
             const int64_t image = order[static_cast<size_t>(position)];
             const Augmentation a =
                 draw_augmentation(config.seed, epoch, position, config.crop, config.flip);
-            augment_image(train_set.pixels.data() + image * pixels,
-                          images.data() + i * pixels, mc.image_h, mc.image_w, a);
+            augment_image(train_set.pixels.data() + image * pixels, images.data() + i * pixels,
+                          mc.image_h, mc.image_w, a);
             labels[static_cast<size_t>(i)] = train_set.labels[static_cast<size_t>(image)];
         });
         model.forward(pool, images.data(), batch, logits.data(), acts.get());
@@ -404,11 +407,10 @@ TrainOutcome train_run(const TrainConfig& given, const std::string& given_data,
         progress.epoch_correct += correct;
         progress.epoch_images += batch;
         progress.epoch_steps += 1;
-        step_rows.push_back(fmt::format("{},{},{},{},{},{}", s + 1, epoch + 1, csv_number(lr),
-                                        csv_number(loss),
-                                        csv_number(static_cast<double>(correct) /
-                                                   static_cast<double>(batch)),
-                                        csv_number(norm)));
+        step_rows.push_back(
+            fmt::format("{},{},{},{},{},{}", s + 1, epoch + 1, csv_number(lr), csv_number(loss),
+                        csv_number(static_cast<double>(correct) / static_cast<double>(batch)),
+                        csv_number(norm)));
         if (hooks.on_step) {
             const double t = elapsed();
             const double rate = static_cast<double>((progress.step - first_step) * batch) / t;
@@ -428,12 +430,10 @@ TrainOutcome train_run(const TrainConfig& given, const std::string& given_data,
             r.test_accuracy = test.accuracy();
             progress.seconds = seconds_before + elapsed();
             r.seconds = progress.seconds;
-            metric_rows.push_back(fmt::format("{},{},{},{},{},{},{}", r.epoch, r.step,
-                                              csv_number(r.train_loss),
-                                              csv_number(r.train_accuracy),
-                                              csv_number(r.test_loss),
-                                              csv_number(r.test_accuracy),
-                                              fmt::format("{:.1f}", r.seconds)));
+            metric_rows.push_back(
+                fmt::format("{},{},{},{},{},{},{}", r.epoch, r.step, csv_number(r.train_loss),
+                            csv_number(r.train_accuracy), csv_number(r.test_loss),
+                            csv_number(r.test_accuracy), fmt::format("{:.1f}", r.seconds)));
             progress.epoch_loss_sum = 0.0;
             progress.epoch_correct = 0;
             progress.epoch_images = 0;

@@ -17,8 +17,7 @@ void TrainConfig::validate() const {
         throw UsageError(fmt::format("--steps must be >= 0, not {}", steps));
     }
     if (batch_size < 1 || batch_size > 65536) {
-        throw UsageError(
-            fmt::format("--batch-size must be from 1 to 65536, not {}", batch_size));
+        throw UsageError(fmt::format("--batch-size must be from 1 to 65536, not {}", batch_size));
     }
     if (!(label_smoothing >= 0.0 && label_smoothing < 1.0)) {
         throw UsageError(
@@ -28,8 +27,7 @@ void TrainConfig::validate() const {
         throw UsageError(fmt::format("--limit-train must be >= 0, not {}", limit_train));
     }
     if (eval_batch < 1 || eval_batch > 65536) {
-        throw UsageError(
-            fmt::format("--eval-batch must be from 1 to 65536, not {}", eval_batch));
+        throw UsageError(fmt::format("--eval-batch must be from 1 to 65536, not {}", eval_batch));
     }
 }
 

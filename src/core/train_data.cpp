@@ -37,9 +37,9 @@ Augmentation draw_augmentation(uint64_t seed, int64_t epoch, int64_t position, b
                                bool flip) {
     Augmentation a;
     // One 64-bit value per (epoch, position): the counter space of an epoch is 2^32 images.
-    const uint64_t bits = random_bits(random_key(seed, kAugmentStream),
-                                      (static_cast<uint64_t>(epoch) << 32) +
-                                          static_cast<uint64_t>(position));
+    const uint64_t bits =
+        random_bits(random_key(seed, kAugmentStream),
+                    (static_cast<uint64_t>(epoch) << 32) + static_cast<uint64_t>(position));
     if (crop) {
         a.dy = static_cast<int>((bits & 0xffffff) % 5);
         a.dx = static_cast<int>(((bits >> 24) & 0xffffff) % 5);

@@ -49,9 +49,13 @@ struct ViTActivations {
     std::vector<float> dx, dtmp, dqkv, datt, dhidden, dpooled;
 };
 
-void ActivationsDeleter::operator()(ViTActivations* a) const { delete a; }
+void ActivationsDeleter::operator()(ViTActivations* a) const {
+    delete a;
+}
 
-ActivationsPtr make_activations() { return ActivationsPtr(new ViTActivations()); }
+ActivationsPtr make_activations() {
+    return ActivationsPtr(new ViTActivations());
+}
 
 namespace {
 
