@@ -22,8 +22,8 @@
 namespace rpb {
 
 struct TrainConfig {
-    ViTConfig model; ///< architecture; mean, std and classes come from the data or --from
-    OptimizerConfig optimizer;
+    ViTConfig model;           ///< architecture; mean, std and classes come from the data or --from
+    OptimizerConfig optimizer; ///< optimizer.warmup -1: 5% of the steps
     int64_t epochs = 1;
     int64_t steps = -1; ///< -1: epochs x batches per epoch; 0: the initial model only
     int64_t batch_size = 128;

@@ -14,5 +14,7 @@ Runner setup_bucket(CLI::App& app);
 Runner setup_bias(CLI::App& app);
 Runner setup_attn(CLI::App& app);
 Runner setup_visualize(CLI::App& app);
+Runner setup_train(CLI::App& app);
+Runner setup_eval(CLI::App& app);
 
 } // namespace rpb::cli

@@ -39,12 +39,14 @@ int report(const std::string& message, int status) {
 std::string unknown_command(int argc, char** argv) {
     for (int i = 1; i < argc; ++i) {
         if (argv[i][0] != '-') {
-            return fmt::format("unknown command '{}': expected bucket, bias, attn or visualize "
-                               "(see rpbtool --help)",
-                               argv[i]);
+            return fmt::format(
+                "unknown command '{}': expected bucket, bias, attn, visualize, train or eval "
+                "(see rpbtool --help)",
+                argv[i]);
         }
     }
-    return "no command given: expected bucket, bias, attn or visualize (see rpbtool --help)";
+    return "no command given: expected bucket, bias, attn, visualize, train or eval (see rpbtool "
+           "--help)";
 }
 
 const char* const footer = R"(Examples:
@@ -55,6 +57,8 @@ const char* const footer = R"(Examples:
   rpbtool bias --qlen 512 --heads 12 -o bias.npy  (12, 512, 512) T5 bias, fresh table
   rpbtool attn --window 7x7 --embed-dim 96 --heads 3 -o out.npy
   rpbtool visualize --type 2d --window 7x7 -o swin.png
+  rpbtool train                                   the ViT recipe on Fashion-MNIST into runs/vit-rpb-2d
+  rpbtool eval --model runs/vit-rpb-2d/model.safetensors
 
 Exit status: 0 success, 1 run-time failure (bad input file, I/O error), 2 usage error.
 Docs: README.md; the option names follow spec/cli.md.)";
@@ -77,10 +81,9 @@ int main(int argc, char** argv) {
     app.footer(footer);
     app.allow_config_extras(false); // a misspelt key in --config is an error, not ignored
     const std::map<std::string, rpb::cli::Runner> runners = {
-        {"bucket", rpb::cli::setup_bucket(app)},
-        {"bias", rpb::cli::setup_bias(app)},
-        {"attn", rpb::cli::setup_attn(app)},
-        {"visualize", rpb::cli::setup_visualize(app)},
+        {"bucket", rpb::cli::setup_bucket(app)}, {"bias", rpb::cli::setup_bias(app)},
+        {"attn", rpb::cli::setup_attn(app)},     {"visualize", rpb::cli::setup_visualize(app)},
+        {"train", rpb::cli::setup_train(app)},   {"eval", rpb::cli::setup_eval(app)},
     };
 
     try {

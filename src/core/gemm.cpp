@@ -3,6 +3,8 @@
 // kernels chosen from the CPU's features.
 #include "rpb/gemm.hpp"
 
+#include "rpb/attention.hpp"
+
 #include <cblas.h>
 
 namespace rpb {
@@ -12,6 +14,8 @@ void gemm(const GemmShape& s, const float* a, int64_t lda, const float* b, int64
     if (s.m == 0 || s.n == 0) {
         return;
     }
+    // Callers run gemm on their own threads: OpenBLAS's pool would only contend with them.
+    static const BlasSingleThreadScope single_threaded;
     cblas_sgemm(CblasRowMajor, s.trans_a ? CblasTrans : CblasNoTrans,
                 s.trans_b ? CblasTrans : CblasNoTrans, static_cast<blasint>(s.m),
                 static_cast<blasint>(s.n), static_cast<blasint>(s.k), 1.0f, a,

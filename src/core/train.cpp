@@ -243,7 +243,9 @@ TrainOutcome train_run(const TrainConfig& given, const std::string& given_data,
                                          "or choose another folder",
                                          run_dir));
         }
-        config.validate();
+        TrainConfig check = config;
+        check.optimizer.warmup = std::max<int64_t>(0, check.optimizer.warmup); // -1: resolved below
+        check.validate();
     }
 
     ImageSet train_set =
@@ -301,6 +303,9 @@ TrainOutcome train_run(const TrainConfig& given, const std::string& given_data,
                                      train_set.count));
     }
     const int64_t total = config.steps >= 0 ? config.steps : config.epochs * per_epoch;
+    if (config.optimizer.warmup < 0) {
+        config.optimizer.warmup = total / 20; // the default: 5% of the steps
+    }
     Optimizer optimizer(config.optimizer, model.layout(), model.parameter_count());
 
     Progress progress;

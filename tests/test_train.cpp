@@ -1,0 +1,234 @@
+// Training against PyTorch's own runs (tests/golden/vit/README.md section 3): the loss of every
+// step, the final model and its test metrics; the data pipeline; resuming to the same bytes.
+#include "rpb/error.hpp"
+#include "rpb/evaluate.hpp"
+#include "rpb/npy.hpp"
+#include "rpb/safetensors.hpp"
+#include "rpb/train.hpp"
+
+#include <cmath>
+#include <doctest/doctest.h>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <sstream>
+
+using namespace rpb;
+namespace fs = std::filesystem;
+
+namespace {
+
+const std::string golden = std::string(RPB_TEST_DATA_DIR) + "/golden/vit/";
+
+struct TempDir {
+    fs::path path;
+    explicit TempDir(const std::string& name)
+        : path(fs::temp_directory_path() /
+               ("rpb_test_" + name + "_" + std::to_string(::getpid()))) {
+        fs::remove_all(path);
+    }
+    ~TempDir() { fs::remove_all(path); }
+};
+
+// The small golden model's architecture, as the README's command lines give it.
+TrainConfig golden_config(OptimizerKind kind) {
+    TrainConfig c;
+    c.model.patch = 4;
+    c.model.embed_dim = 16;
+    c.model.depth = 2;
+    c.model.heads = 2;
+    c.model.mlp_dim = 32;
+    c.batch_size = 16;
+    c.epochs = 2;
+    c.shuffle = false;
+    c.crop = c.flip = false;
+    c.optimizer.kind = kind;
+    c.optimizer.min_lr = 1e-5;
+    if (kind == OptimizerKind::adamw) {
+        c.optimizer.lr = 2e-3;
+        c.optimizer.warmup = 3;
+        c.optimizer.weight_decay = 0.05;
+        c.label_smoothing = 0.1;
+        c.optimizer.clip_grad = 1.0;
+    } else {
+        c.optimizer.lr = 0.05;
+        c.optimizer.warmup = 0;
+        c.optimizer.weight_decay = 1e-4;
+        c.optimizer.momentum = 0.9;
+    }
+    return c;
+}
+
+std::vector<double> csv_column(const fs::path& path, size_t column) {
+    std::ifstream in(path);
+    std::string line;
+    std::getline(in, line);
+    std::vector<double> out;
+    while (std::getline(in, line)) {
+        std::stringstream s(line);
+        std::string f;
+        for (size_t k = 0; k <= column; ++k) {
+            std::getline(s, f, ',');
+        }
+        out.push_back(std::stod(f));
+    }
+    return out;
+}
+
+std::string file_bytes(const fs::path& path) {
+    std::ifstream in(path, std::ios::binary);
+    std::ostringstream s;
+    s << in.rdbuf();
+    return s.str();
+}
+
+} // namespace
+
+TEST_CASE("rpb::train_run follows PyTorch's runs step by step (AdamW and SGD)") {
+    for (const auto& [kind, folder] : {std::pair{OptimizerKind::adamw, "train_adamw"},
+                                       std::pair{OptimizerKind::sgd, "train_sgd"}}) {
+        CAPTURE(folder);
+        TempDir run(folder);
+        ThreadPool pool(2);
+        const TrainOutcome outcome =
+            train_run(golden_config(kind), golden + "data", run.path.string(), false,
+                      golden + "train_init.safetensors", pool, {});
+        CHECK(outcome.steps_done == 12);
+        const FloatTensor losses = to_float32(read_npy(golden + folder + "/losses.npy"), "losses");
+        const FloatTensor lrs = to_float32(read_npy(golden + folder + "/lrs.npy"), "lrs");
+        const std::vector<double> got_loss = csv_column(run.path / "steps.csv", 3);
+        const std::vector<double> got_lr = csv_column(run.path / "steps.csv", 2);
+        REQUIRE(got_loss.size() == 12);
+        for (size_t s = 0; s < 12; ++s) {
+            CAPTURE(s);
+            CHECK(std::abs(got_loss[s] - losses[static_cast<int64_t>(s)]) < 1e-5);
+            CHECK(got_lr[s] == doctest::Approx(lrs[static_cast<int64_t>(s)]).epsilon(1e-6));
+        }
+        // The final model, tensor by tensor (the key slice of qkv.bias is AdamW's amplified
+        // rounding noise on a zero gradient: compared absolutely).
+        const ViT got = load_model((run.path / "model.safetensors").string());
+        const ViT want = load_model(golden + folder + "/final.safetensors");
+        for (const ParamInfo& p : got.layout()) {
+            CAPTURE(p.name);
+            const float* a = got.parameters().data() + p.offset;
+            const float* b = want.parameters().data() + p.offset;
+            double diff = 0.0, scale = 0.0;
+            const int64_t e = got.config().embed_dim;
+            for (int64_t i = 0; i < p.size; ++i) {
+                if (p.name.ends_with("qkv.bias") && i >= e && i < 2 * e) {
+                    CHECK(std::abs(a[i] - b[i]) < 1e-4);
+                    continue;
+                }
+                diff = std::max(diff, static_cast<double>(std::abs(a[i] - b[i])));
+                scale = std::max(scale, static_cast<double>(std::abs(b[i])));
+            }
+            CHECK(diff <= 1e-4 * scale);
+        }
+        // Its test metrics, as `rpbtool eval` computes them.
+        std::ifstream mj(golden + folder + "/metrics.json");
+        const nlohmann::json metrics = nlohmann::json::parse(mj);
+        const ImageSet test = load_image_set(golden + "data", Split::test);
+        std::vector<float> logits;
+        const EvalResult r = evaluate(pool, got, test, 500, &logits);
+        CHECK(r.accuracy() == doctest::Approx(metrics["test_accuracy"].get<double>()));
+        CHECK(std::abs(r.loss - metrics["test_loss"].get<double>()) < 1e-5);
+        const FloatTensor want_logits =
+            to_float32(read_npy(golden + folder + "/test_logits.npy"), "logits");
+        double worst = 0.0;
+        for (int64_t i = 0; i < want_logits.size(); ++i) {
+            worst = std::max(worst, static_cast<double>(std::abs(logits[i] - want_logits[i])));
+        }
+        CHECK(worst < 1e-4);
+        const std::vector<double> test_acc = csv_column(run.path / "metrics.csv", 5);
+        REQUIRE(test_acc.size() == 2);
+        CHECK(test_acc[1] == doctest::Approx(r.accuracy()));
+    }
+}
+
+TEST_CASE("rpb::train_run gives the same bytes for any thread count and after a resume") {
+    TrainConfig c = golden_config(OptimizerKind::adamw);
+    c.shuffle = true;
+    c.crop = c.flip = true;
+    c.epochs = 3;
+    c.seed = 11;
+    TempDir a("threads1"), b("threads3"), r("resumed");
+    {
+        ThreadPool pool(1);
+        train_run(c, golden + "data", a.path.string(), false, "", pool, {});
+    }
+    {
+        ThreadPool pool(3);
+        train_run(c, golden + "data", b.path.string(), false, "", pool, {});
+    }
+    CHECK(file_bytes(a.path / "model.safetensors") == file_bytes(b.path / "model.safetensors"));
+    CHECK(file_bytes(a.path / "steps.csv") == file_bytes(b.path / "steps.csv"));
+
+    // Stopped after its 4th step (mid-epoch), then resumed: the same model at the end.
+    std::atomic<bool> stop{false};
+    TrainHooks hooks;
+    hooks.stop = &stop;
+    hooks.on_step = [&](const StepReport& s) { stop = s.step == 4; };
+    ThreadPool pool(2);
+    const TrainOutcome first =
+        train_run(c, golden + "data", r.path.string(), false, "", pool, hooks);
+    CHECK(first.interrupted);
+    CHECK(first.steps_done == 4);
+    CHECK(csv_column(r.path / "steps.csv", 0).size() == 4);
+    CHECK_THROWS_AS(train_run(c, golden + "data", r.path.string(), false, "", pool, {}),
+                    UsageError); // an existing run is never overwritten
+    const TrainOutcome rest = train_run(c, "", r.path.string(), true, "", pool, {});
+    CHECK_FALSE(rest.interrupted);
+    CHECK(rest.steps_done == 18);
+    CHECK(file_bytes(a.path / "model.safetensors") == file_bytes(r.path / "model.safetensors"));
+    CHECK(file_bytes(a.path / "steps.csv") == file_bytes(r.path / "steps.csv"));
+}
+
+TEST_CASE("rpb::epoch_order and draw_augmentation are seeded and cover their ranges") {
+    const std::vector<int64_t> order = epoch_order(3, 0, 1000, true);
+    CHECK(std::set<int64_t>(order.begin(), order.end()).size() == 1000);
+    CHECK(order == epoch_order(3, 0, 1000, true));
+    CHECK(order != epoch_order(3, 1, 1000, true));
+    CHECK(order != epoch_order(4, 0, 1000, true));
+    CHECK(epoch_order(3, 0, 5, false) == std::vector<int64_t>{0, 1, 2, 3, 4});
+    std::set<int> dys, dxs;
+    int flips = 0;
+    for (int64_t i = 0; i < 2000; ++i) {
+        const Augmentation a = draw_augmentation(1, 2, i, true, true);
+        dys.insert(a.dy);
+        dxs.insert(a.dx);
+        flips += a.flip ? 1 : 0;
+    }
+    CHECK(dys == std::set<int>{0, 1, 2, 3, 4});
+    CHECK(dxs == std::set<int>{0, 1, 2, 3, 4});
+    CHECK(flips > 900);
+    CHECK(flips < 1100);
+    const Augmentation none = draw_augmentation(1, 2, 3, false, false);
+    CHECK((none.dy == 2 && none.dx == 2 && !none.flip));
+}
+
+TEST_CASE("rpb::augment_image pads with zeros, crops and flips") {
+    // 3x3 image 1..9; crop offset (0, 4) of the 2-padded image shifts right by 2 and down by 2.
+    const uint8_t src[9] = {1, 2, 3, 4, 5, 6, 7, 8, 9};
+    uint8_t dst[9];
+    augment_image(src, dst, 3, 3, {2, 2, false});
+    CHECK(std::vector<uint8_t>(dst, dst + 9) == std::vector<uint8_t>(src, src + 9));
+    augment_image(src, dst, 3, 3, {0, 4, false}); // row y reads y - 2, column x reads x + 2
+    CHECK(std::vector<uint8_t>(dst, dst + 9) == std::vector<uint8_t>{0, 0, 0, 0, 0, 0, 3, 0, 0});
+    augment_image(src, dst, 3, 3, {2, 2, true});
+    CHECK(std::vector<uint8_t>(dst, dst + 9) == std::vector<uint8_t>{3, 2, 1, 6, 5, 4, 9, 8, 7});
+    augment_image(src, dst, 3, 3, {3, 1, true}); // down one, left one, then mirrored
+    CHECK(std::vector<uint8_t>(dst, dst + 9) == std::vector<uint8_t>{5, 4, 0, 8, 7, 0, 0, 0, 0});
+}
+
+TEST_CASE("rpb::learning_rate is warm-up then cosine, as math.md section 7") {
+    OptimizerConfig c;
+    c.lr = 1.0;
+    c.min_lr = 0.0;
+    c.warmup = 4;
+    CHECK(learning_rate(c, 0, 12) == doctest::Approx(0.25));
+    CHECK(learning_rate(c, 3, 12) == doctest::Approx(1.0));
+    CHECK(learning_rate(c, 4, 12) == doctest::Approx(1.0));
+    CHECK(learning_rate(c, 8, 12) == doctest::Approx(0.5));
+    CHECK(learning_rate(c, 11, 12) == doctest::Approx((1 + std::cos(M_PI * 7 / 8)) / 2));
+}
