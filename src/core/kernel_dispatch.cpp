@@ -19,7 +19,7 @@ namespace {
 #define RPB_KERNEL_TABLE(ns)                                                                       \
     KernelTable {                                                                                  \
         kernels::ns::tile_gemm, kernels::ns::add_bias_and_mask, kernels::ns::exp_row,              \
-            kernels::ns::exp_inplace                                                               \
+            kernels::ns::exp_inplace, kernels::ns::gemm_scratch_floats, kernels::ns::gemm          \
     }
 
 constexpr KernelTable scalar_table = RPB_KERNEL_TABLE(scalar);

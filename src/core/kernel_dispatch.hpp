@@ -18,6 +18,8 @@ struct KernelTable {
     float (*add_bias_and_mask)(float* row, int64_t valid, const kernels::TileBias& bias);
     float (*exp_row)(float* row, int64_t valid, float row_max, float factor);
     void (*exp_inplace)(float* v, int64_t n);
+    int64_t (*gemm_scratch_floats)(int64_t n, int64_t k);
+    void (*gemm)(const kernels::GemmArgs& args, float* scratch);
 };
 
 /// The table of `path`.

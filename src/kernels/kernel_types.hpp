@@ -32,4 +32,21 @@ struct TileBias {
     const int32_t* index;
 };
 
+/// One single-precision product, C = (accumulate ? C : 0) + op(A) @ op(B), in the layout of
+/// include/rpb/gemm.hpp; m, n, k > 0.
+struct GemmArgs {
+    bool trans_a;
+    bool trans_b;
+    int64_t m;
+    int64_t n;
+    int64_t k;
+    const float* a;
+    int64_t lda;
+    const float* b;
+    int64_t ldb;
+    bool accumulate;
+    float* c;
+    int64_t ldc;
+};
+
 } // namespace rpb::kernels

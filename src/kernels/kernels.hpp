@@ -18,4 +18,9 @@ float add_bias_and_mask(float* row, int64_t valid, const TileBias& bias);
 float exp_row(float* row, int64_t valid, float row_max, float factor);
 void exp_inplace(float* v, int64_t n);
 
+/// Floats of scratch that gemm needs for products with these n and k (64-byte aligned).
+int64_t gemm_scratch_floats(int64_t n, int64_t k);
+/// The product of `args`, with `scratch` of gemm_scratch_floats(args.n, args.k) floats.
+void gemm(const GemmArgs& args, float* scratch);
+
 } // namespace rpb::kernels::RPB_KERNEL_NS
