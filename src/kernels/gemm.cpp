@@ -26,13 +26,13 @@ namespace {
 constexpr int64_t MR = 12;
 constexpr int64_t NR = 32;
 constexpr int64_t KC = 384;
-constexpr int64_t NC = 512; // B block 384 x 512 floats: 768 KB of L2
+constexpr int64_t NC = 512; // B block 384 x 512 floats: 768 KB, within a 1 MB L2
 #elif defined(__AVX2__)
 // 6 x 16: 12 accumulators, 2 B vectors and a broadcast (of 16 registers).
 constexpr int64_t MR = 6;
 constexpr int64_t NR = 16;
 constexpr int64_t KC = 256;
-constexpr int64_t NC = 192; // B block 192 KB: within the 256 KB L2 of the oldest AVX2 cores
+constexpr int64_t NC = 512; // B block 512 KB (L2 of Zen 2-3); smaller NC repacked A too often
 #else
 constexpr int64_t MR = 4;
 constexpr int64_t NR = 8;
@@ -109,40 +109,95 @@ void pack_a(const GemmArgs& g, int64_t i0, int64_t mr, int64_t p0, int64_t kc, f
     }
 }
 
+// Where the micro-kernel finds A(r, p): rows[r][p * step]. Packed: rows[r] = panel + r,
+// step MR. Direct (A not transposed, read in place): rows[r] = row r of A (rows past mr
+// repeat the last one, whose results are not stored), step 1.
+struct APanel {
+    const float* rows[MR];
+    int64_t step;
+};
+
+APanel packed_panel(const float* panel) {
+    APanel ap{};
+    for (int64_t r = 0; r < MR; ++r) {
+        ap.rows[r] = panel + r;
+    }
+    ap.step = MR;
+    return ap;
+}
+
+APanel direct_panel(const GemmArgs& g, int64_t i0, int64_t mr, int64_t p0) {
+    APanel ap{};
+    for (int64_t r = 0; r < MR; ++r) {
+        ap.rows[r] = g.a + (i0 + min64(r, mr - 1)) * g.lda + p0;
+    }
+    ap.step = 1;
+    return ap;
+}
+
 #if defined(__AVX512F__)
 
-// C[mr][nr] = (load ? C : 0) + Ap (kc x MR) @ Bp (kc x NR), for mr <= MR, nr <= NR.
-void micro_kernel(int64_t kc, const float* ap, const float* bp, float* c, int64_t ldc, int64_t mr,
-                  int64_t nr, bool load) {
-    const auto lo = static_cast<__mmask16>(nr >= 16 ? 0xffff : (1u << nr) - 1u);
-    const auto hi = static_cast<__mmask16>(nr >= 32   ? 0xffff
-                                           : nr <= 16 ? 0
-                                                      : (1u << (nr - 16)) - 1u);
-    __m512 acc[MR][2];
+// C[mr][nr] = (load ? C : 0) + A (MR x kc, see APanel) @ Bp (kc x NR), for mr <= MR, nr <= 16 * NV:
+// NV is 2, or 1 for a last panel of at most 16 columns (half the work; n = 16 for attention heads
+// of 16 dimensions).
+template <int NV, bool Packed>
+void micro_kernel_n(int64_t kc, const APanel& ap, const float* bp, float* c, int64_t ldc,
+                    int64_t mr, int64_t nr, bool load) {
+    __mmask16 mask[2];
+    mask[0] = static_cast<__mmask16>(nr >= 16 ? 0xffff : (1u << nr) - 1u);
+    mask[1] = static_cast<__mmask16>(nr >= 32 ? 0xffff : nr <= 16 ? 0 : (1u << (nr - 16)) - 1u);
+    __m512 acc[MR][NV];
 #pragma GCC unroll 12
     for (int r = 0; r < MR; ++r) {
-        const bool live = load && r < mr;
-        acc[r][0] = _mm512_maskz_loadu_ps(live ? lo : 0, c + r * ldc);
-        acc[r][1] = _mm512_maskz_loadu_ps(live ? hi : 0, c + r * ldc + 16);
+        _mm_prefetch(reinterpret_cast<const char*>(c + r * ldc), _MM_HINT_T0);
+#pragma GCC unroll 2
+        for (int v = 0; v < NV; ++v) {
+            acc[r][v] = _mm512_maskz_loadu_ps(load && r < mr ? mask[v] : 0, c + r * ldc + 16 * v);
+        }
     }
     for (int64_t p = 0; p < kc; ++p) {
-        __m512 b0 = _mm512_load_ps(bp + p * NR);
-        __m512 b1 = _mm512_load_ps(bp + p * NR + 16);
-        // Keeps B in registers: otherwise GCC folds the loads into every FMA.
-        asm("" : "+v"(b0), "+v"(b1));
+        __m512 bv[NV];
+#pragma GCC unroll 2
+        for (int v = 0; v < NV; ++v) {
+            bv[v] = _mm512_load_ps(bp + p * NR + 16 * v);
+            // Keeps B in registers: otherwise GCC folds the loads into every FMA.
+            asm("" : "+v"(bv[v]));
+        }
+        // The panel streams from L2: fetch the lines 8 steps ahead into L1.
+        _mm_prefetch(reinterpret_cast<const char*>(bp + (p + 8) * NR), _MM_HINT_T0);
+        if (NV == 2) {
+            _mm_prefetch(reinterpret_cast<const char*>(bp + (p + 8) * NR + 16), _MM_HINT_T0);
+        }
 #pragma GCC unroll 12
         for (int r = 0; r < MR; ++r) {
-            const __m512 av = _mm512_set1_ps(ap[p * MR + r]);
-            acc[r][0] = _mm512_fmadd_ps(av, b0, acc[r][0]);
-            acc[r][1] = _mm512_fmadd_ps(av, b1, acc[r][1]);
+            // Packed: one pointer and constant offsets (12 row pointers would be reloaded).
+            const __m512 av = _mm512_set1_ps(Packed ? ap.rows[0][p * MR + r] : ap.rows[r][p]);
+#pragma GCC unroll 2
+            for (int v = 0; v < NV; ++v) {
+                acc[r][v] = _mm512_fmadd_ps(av, bv[v], acc[r][v]);
+            }
         }
     }
 #pragma GCC unroll 12
     for (int r = 0; r < MR; ++r) {
         if (r < mr) {
-            _mm512_mask_storeu_ps(c + r * ldc, lo, acc[r][0]);
-            _mm512_mask_storeu_ps(c + r * ldc + 16, hi, acc[r][1]);
+#pragma GCC unroll 2
+            for (int v = 0; v < NV; ++v) {
+                _mm512_mask_storeu_ps(c + r * ldc + 16 * v, mask[v], acc[r][v]);
+            }
         }
+    }
+}
+
+void micro_kernel(int64_t kc, const APanel& ap, const float* bp, float* c, int64_t ldc, int64_t mr,
+                  int64_t nr, bool load) {
+    const bool packed = ap.step == MR;
+    if (nr > 16) {
+        (packed ? micro_kernel_n<2, true> : micro_kernel_n<2, false>)(kc, ap, bp, c, ldc, mr, nr,
+                                                                      load);
+    } else {
+        (packed ? micro_kernel_n<1, true> : micro_kernel_n<1, false>)(kc, ap, bp, c, ldc, mr, nr,
+                                                                      load);
     }
 }
 
@@ -153,8 +208,9 @@ __m256i lanes(int64_t n) {
     return _mm256_cmpgt_epi32(_mm256_set1_epi32(count), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
 }
 
-void micro_kernel(int64_t kc, const float* ap, const float* bp, float* c, int64_t ldc, int64_t mr,
-                  int64_t nr, bool load) {
+template <bool Packed>
+void micro_kernel_a(int64_t kc, const APanel& ap, const float* bp, float* c, int64_t ldc,
+                    int64_t mr, int64_t nr, bool load) {
     const bool full = nr == NR;
     const __m256i lo = lanes(nr);
     const __m256i hi = lanes(nr - 8);
@@ -174,9 +230,11 @@ void micro_kernel(int64_t kc, const float* ap, const float* bp, float* c, int64_
         __m256 b0 = _mm256_load_ps(bp + p * NR);
         __m256 b1 = _mm256_load_ps(bp + p * NR + 8);
         asm("" : "+x"(b0), "+x"(b1));
+        _mm_prefetch(reinterpret_cast<const char*>(bp + (p + 8) * NR), _MM_HINT_T0);
 #pragma GCC unroll 6
         for (int r = 0; r < MR; ++r) {
-            const __m256 av = _mm256_broadcast_ss(ap + p * MR + r);
+            const __m256 av =
+                _mm256_broadcast_ss(Packed ? ap.rows[0] + p * MR + r : ap.rows[r] + p);
             acc[r][0] = _mm256_fmadd_ps(av, b0, acc[r][0]);
             acc[r][1] = _mm256_fmadd_ps(av, b1, acc[r][1]);
         }
@@ -195,10 +253,16 @@ void micro_kernel(int64_t kc, const float* ap, const float* bp, float* c, int64_
     }
 }
 
+void micro_kernel(int64_t kc, const APanel& ap, const float* bp, float* c, int64_t ldc, int64_t mr,
+                  int64_t nr, bool load) {
+    (ap.step == MR ? micro_kernel_a<true> : micro_kernel_a<false>)(kc, ap, bp, c, ldc, mr, nr,
+                                                                   load);
+}
+
 #else
 
 // Plain loops over a small tile (the compiler may use SSE2 across j).
-void micro_kernel(int64_t kc, const float* ap, const float* bp, float* c, int64_t ldc, int64_t mr,
+void micro_kernel(int64_t kc, const APanel& ap, const float* bp, float* c, int64_t ldc, int64_t mr,
                   int64_t nr, bool load) {
     float acc[MR][NR];
     for (int64_t r = 0; r < MR; ++r) {
@@ -208,7 +272,7 @@ void micro_kernel(int64_t kc, const float* ap, const float* bp, float* c, int64_
     }
     for (int64_t p = 0; p < kc; ++p) {
         for (int64_t r = 0; r < MR; ++r) {
-            const float av = ap[p * MR + r];
+            const float av = ap.rows[r][p * ap.step];
             for (int64_t j = 0; j < NR; ++j) {
                 acc[r][j] += av * bp[p * NR + j];
             }
@@ -242,9 +306,17 @@ void gemm(const GemmArgs& g, float* scratch) {
             pack_b(g, p0, kc, j0, nc, bpack);
             for (int64_t i0 = 0; i0 < g.m; i0 += MR) {
                 const int64_t mr = min64(MR, g.m - i0);
-                pack_a(g, i0, mr, p0, kc, apack);
+                // A panel that meets a single B panel is read in place: packing it would cost
+                // as much as the product (n = 16 or 50 for attention heads).
+                APanel ap{};
+                if (!g.trans_a && nc <= NR) {
+                    ap = direct_panel(g, i0, mr, p0);
+                } else {
+                    pack_a(g, i0, mr, p0, kc, apack);
+                    ap = packed_panel(apack);
+                }
                 for (int64_t jr = 0; jr < nc; jr += NR) {
-                    micro_kernel(kc, apack, bpack + jr * kc, g.c + i0 * g.ldc + j0 + jr, g.ldc, mr,
+                    micro_kernel(kc, ap, bpack + jr * kc, g.c + i0 * g.ldc + j0 + jr, g.ldc, mr,
                                  min64(NR, nc - jr), load);
                 }
             }
