@@ -1,6 +1,7 @@
 // rpbtool's front end: wires the subcommands, parses, and is the one place that turns
 // errors into messages and exit statuses (0 success, 1 run-time failure, 2 usage error).
 #include "commands.hpp"
+#include "rpb/cpu.hpp"
 #include "rpb/error.hpp"
 #include "rpb/output_file.hpp"
 
@@ -73,7 +74,9 @@ int main(int argc, char** argv) {
                  "tensors, attention and heatmaps, exactly as the published models compute "
                  "them.",
                  "rpbtool"};
-    app.set_version_flag("--version", std::string("rpbtool ") + RPB_VERSION);
+    app.set_version_flag("--version", [] {
+        return fmt::format("rpbtool {} (kernel path: {})", RPB_VERSION, rpb::kernel_path_name());
+    });
     app.set_config("--config", "",
                    "TOML file with the same option names: global options at the top level, "
                    "[bucket], [bias], ... sections per command; the command line overrides it");
@@ -88,6 +91,8 @@ int main(int argc, char** argv) {
 
     try {
         app.parse(argc, argv);
+        // A bad RPB_KERNEL_PATH is a usage error of every command, reported before it runs.
+        rpb::kernel_path();
         // With --config, CLI11 2.1 can list the selected command more than once.
         runners.at(app.get_subcommands().at(0)->get_name())();
         return 0;

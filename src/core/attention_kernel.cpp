@@ -35,7 +35,7 @@ struct ItemView {
 
 TileBias tile_bias(const BiasSource& bias, const AttentionDims& dims, int64_t h, int64_t i,
                    int64_t k0) {
-    TileBias tb;
+    TileBias tb{};
     if (bias.toeplitz) {
         tb.direct = bias.diag.data() + h * bias.diag_len + (k0 - i + dims.tokens - 1);
     } else {

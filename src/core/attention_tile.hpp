@@ -1,17 +1,18 @@
-// Tile-level building blocks of the fused attention kernel (attention_kernel.cpp).
+// Tile-level building blocks of the fused attention kernel (attention_kernel.cpp). Each runs
+// the kernel path's version (src/kernels/attention_tile.cpp: AVX-512, AVX2 + FMA or scalar,
+// chosen by kernel_path()). Paths agree with the plain computation within rounding: products
+// within 1e-6 of sum |a||b| (plus the init's magnitude), exp within 4 ulp (the vector paths'
+// Cephes polynomial; results below about 1e-38 may flush to 0).
 #pragma once
+
+#include "../kernels/kernel_types.hpp"
 
 #include <cstdint>
 
 namespace rpb::detail {
 
-/// Where the bias of one logit row comes from: either `direct[j]` (t5 diagonals, already
-/// offset to the row and key block) or `table[index[j]]` (dense maps, gathered).
-struct TileBias {
-    const float* direct = nullptr;
-    const float* table = nullptr;
-    const int32_t* index = nullptr;
-};
+/// Where the bias of one logit row comes from (kernel_types.hpp); create value-initialised.
+using TileBias = kernels::TileBias;
 
 /// C(rows, cols) = init + A(rows, k) @ B(k, cols), where init is zero, or diag(row_scale) C
 /// (the previous C, rescaled row by row) when `row_scale` is given, or `col_bias` broadcast

@@ -1,6 +1,7 @@
 #include "attention_internal.hpp"
 #include "rpb/array.hpp"
 #include "rpb/attention.hpp"
+#include "rpb/cpu.hpp"
 #include "rpb/error.hpp"
 #include "rpb/random.hpp"
 #include "rpb/table.hpp"
@@ -183,6 +184,8 @@ namespace detail {
 
 AttentionDims check_attention_setup(const Shape& x_shape, const AttentionWeights& weights,
                                     const EntryIndex& index, const AttentionConfig& config) {
+    // Here, on the calling thread: a bad RPB_KERNEL_PATH must throw before any worker starts.
+    kernel_path();
     if (x_shape.size() != 3) {
         throw Error(fmt::format("attention input has shape {}, expected (batch, tokens, "
                                 "embed_dim)",

@@ -1,26 +1,59 @@
-// gemm: for now OpenBLAS's sgemm on the calling thread (OpenBLAS set to one thread by the
-// caller's BlasSingleThreadScope); the issue "full speed on every x86 CPU" replaces it with
-// kernels chosen from the CPU's features.
+// gemm: the kernel path's blocked product (src/kernels/gemm.cpp) with per-thread scratch for
+// its packed panels; gemm_reference: the plain triple loop in double.
 #include "rpb/gemm.hpp"
 
-#include "rpb/attention.hpp"
+#include "kernel_dispatch.hpp"
+#include "rpb/error.hpp"
 
-#include <cblas.h>
+#include <algorithm>
+#include <cstddef>
+#include <fmt/format.h>
+#include <memory>
 
 namespace rpb {
+namespace {
+
+// Grown to the largest need seen on the thread and kept: small products (attention heads,
+// one per call) must not pay for an allocation each.
+float* scratch_for(int64_t floats) {
+    constexpr int64_t kAlignFloats = 16; // 64 bytes, for the kernels' aligned panel loads
+    thread_local std::unique_ptr<float[]> buffer;
+    thread_local int64_t capacity = 0;
+    if (capacity < floats) {
+        buffer = std::make_unique<float[]>(static_cast<size_t>(floats + kAlignFloats));
+        capacity = floats;
+    }
+    void* p = buffer.get();
+    size_t space = static_cast<size_t>(floats + kAlignFloats) * sizeof(float);
+    return static_cast<float*>(
+        std::align(64, static_cast<size_t>(floats) * sizeof(float), p, space));
+}
+
+} // namespace
 
 void gemm(const GemmShape& s, const float* a, int64_t lda, const float* b, int64_t ldb, float beta,
           float* c, int64_t ldc) {
+    if (beta != 0.0f && beta != 1.0f) {
+        throw Error(fmt::format("gemm: beta is {}, expected 0 or 1", beta));
+    }
+    if (s.m < 0 || s.n < 0 || s.k < 0) {
+        throw Error(fmt::format("gemm: shape ({}, {}, {}) has a negative size", s.m, s.n, s.k));
+    }
     if (s.m == 0 || s.n == 0) {
         return;
     }
-    // Callers run gemm on their own threads: OpenBLAS's pool would only contend with them.
-    static const BlasSingleThreadScope single_threaded;
-    cblas_sgemm(CblasRowMajor, s.trans_a ? CblasTrans : CblasNoTrans,
-                s.trans_b ? CblasTrans : CblasNoTrans, static_cast<blasint>(s.m),
-                static_cast<blasint>(s.n), static_cast<blasint>(s.k), 1.0f, a,
-                static_cast<blasint>(lda), b, static_cast<blasint>(ldb), beta, c,
-                static_cast<blasint>(ldc));
+    if (s.k == 0) {
+        if (beta == 0.0f) {
+            for (int64_t i = 0; i < s.m; ++i) {
+                std::fill(c + i * ldc, c + i * ldc + s.n, 0.0f);
+            }
+        }
+        return;
+    }
+    const detail::KernelTable& kernels = detail::kernel_table();
+    const kernels::GemmArgs args{s.trans_a, s.trans_b, s.m, s.n,          s.k, a,
+                                 lda,       b,         ldb, beta != 0.0f, c,   ldc};
+    kernels.gemm(args, scratch_for(kernels.gemm_scratch_floats(s.n, s.k)));
 }
 
 void gemm_reference(const GemmShape& s, const float* a, int64_t lda, const float* b, int64_t ldb,

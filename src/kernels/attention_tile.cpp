@@ -1,0 +1,393 @@
+// The fused attention's tile kernels (contracts in src/core/attention_tile.hpp), for the
+// path this copy is compiled for: AVX-512 (16-wide, masked tails), AVX2 + FMA (8-wide, masked
+// loads and stores), or plain scalar code. Includes only what kernel_types.hpp allows.
+#include "kernels.hpp"
+
+#include <cstddef>
+#include <cstdint>
+#include <immintrin.h>
+
+#if defined(__AVX512F__)
+// GCC 12's AVX-512 headers start some intrinsics from _mm512_undefined_ps(), which
+// -Wuninitialized reports at every inlining site (GCC bug 105593): a false positive.
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+
+namespace rpb::kernels::RPB_KERNEL_NS {
+namespace {
+
+constexpr float kNegInf = -__builtin_inff();
+
+int64_t min64(int64_t a, int64_t b) {
+    return a < b ? a : b;
+}
+
+#if defined(__AVX512F__) || defined(__AVX2__)
+int64_t clamp64(int64_t v, int64_t lo, int64_t hi) {
+    return v < lo ? lo : v > hi ? hi : v;
+}
+#endif
+
+#if defined(__AVX512F__)
+
+constexpr int kWidth = 16; // floats per vector
+constexpr int kMaxRows = 6;
+constexpr int kMaxVectors = 4;
+using Mask = __mmask16;
+
+// Lanes [0, n) of a vector, n in [0, 16].
+Mask lanes(int64_t n) {
+    return static_cast<Mask>((1u << n) - 1u);
+}
+
+// C[RB][16 * NV] = init + A[RB][k] @ B[k][16 * NV]: RB * NV accumulators stay in registers;
+// per k step NV loads of B and RB broadcasts of A feed RB * NV FMAs (6 x 4: 24
+// accumulators). The last 16-wide group is masked by `tail` (all lanes when cols allow).
+template <int RB, int NV>
+void micro_kernel(int64_t k, const float* a, int64_t lda, const float* b, int64_t ldb, float* c,
+                  int64_t ldc, const float* row_scale, const float* col_bias, Mask tail) {
+    __m512 acc[RB][NV];
+#pragma GCC unroll 8
+    for (int r = 0; r < RB; ++r) {
+#pragma GCC unroll 4
+        for (int v = 0; v < NV; ++v) {
+            const Mask mask = v == NV - 1 ? tail : Mask{0xffff};
+            if (row_scale != nullptr) {
+                acc[r][v] = _mm512_mul_ps(_mm512_maskz_loadu_ps(mask, c + r * ldc + 16 * v),
+                                          _mm512_set1_ps(row_scale[r]));
+            } else if (col_bias != nullptr) {
+                acc[r][v] = _mm512_maskz_loadu_ps(mask, col_bias + 16 * v);
+            } else {
+                acc[r][v] = _mm512_setzero_ps();
+            }
+        }
+    }
+    for (int64_t p = 0; p < k; ++p) {
+        __m512 bv[NV];
+#pragma GCC unroll 4
+        for (int v = 0; v < NV; ++v) {
+            bv[v] = v == NV - 1 ? _mm512_maskz_loadu_ps(tail, b + p * ldb + 16 * v)
+                                : _mm512_loadu_ps(b + p * ldb + 16 * v);
+            // Keeps B in a register: otherwise GCC folds the load into every FMA and the
+            // loop becomes load-bound (RB times as many loads).
+            asm("" : "+v"(bv[v]));
+        }
+#pragma GCC unroll 8
+        for (int r = 0; r < RB; ++r) {
+            const __m512 av = _mm512_set1_ps(a[r * lda + p]);
+#pragma GCC unroll 4
+            for (int v = 0; v < NV; ++v) {
+                acc[r][v] = _mm512_fmadd_ps(av, bv[v], acc[r][v]);
+            }
+        }
+    }
+#pragma GCC unroll 8
+    for (int r = 0; r < RB; ++r) {
+#pragma GCC unroll 4
+        for (int v = 0; v < NV; ++v) {
+            if (v == NV - 1) {
+                _mm512_mask_storeu_ps(c + r * ldc + 16 * v, tail, acc[r][v]);
+            } else {
+                _mm512_storeu_ps(c + r * ldc + 16 * v, acc[r][v]);
+            }
+        }
+    }
+}
+
+// exp for x <= 0 (x may be -inf): Cephes expf polynomial on the reduced argument and
+// scalef for 2^n; relative error about 2 ulp, and tiny arguments flush to 0.
+__m512 exp_vec(__m512 x) {
+    x = _mm512_max_ps(x, _mm512_set1_ps(-104.0f));
+    const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
+                                          _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
+    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
+    __m512 p = _mm512_set1_ps(1.9875691500e-4f);
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
+    p = _mm512_fmadd_ps(p, _mm512_mul_ps(r, r), _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
+    return _mm512_scalef_ps(p, n);
+}
+
+#elif defined(__AVX2__)
+
+constexpr int kWidth = 8;
+constexpr int kMaxRows = 6;
+constexpr int kMaxVectors = 2; // 6 x 2 accumulators + 2 of B + 1 of A: 15 of 16 registers
+using Mask = __m256i;
+
+Mask lanes(int64_t n) {
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(n)),
+                              _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+
+// As the AVX-512 micro-kernel with 8-wide vectors: the last group is masked by `tail`.
+template <int RB, int NV>
+void micro_kernel(int64_t k, const float* a, int64_t lda, const float* b, int64_t ldb, float* c,
+                  int64_t ldc, const float* row_scale, const float* col_bias, Mask tail) {
+    const Mask all = _mm256_set1_epi32(-1);
+    __m256 acc[RB][NV];
+#pragma GCC unroll 8
+    for (int r = 0; r < RB; ++r) {
+#pragma GCC unroll 2
+        for (int v = 0; v < NV; ++v) {
+            const Mask mask = v == NV - 1 ? tail : all;
+            if (row_scale != nullptr) {
+                acc[r][v] = _mm256_mul_ps(_mm256_maskload_ps(c + r * ldc + 8 * v, mask),
+                                          _mm256_set1_ps(row_scale[r]));
+            } else if (col_bias != nullptr) {
+                acc[r][v] = _mm256_maskload_ps(col_bias + 8 * v, mask);
+            } else {
+                acc[r][v] = _mm256_setzero_ps();
+            }
+        }
+    }
+    for (int64_t p = 0; p < k; ++p) {
+        __m256 bv[NV];
+#pragma GCC unroll 2
+        for (int v = 0; v < NV; ++v) {
+            bv[v] = v == NV - 1 ? _mm256_maskload_ps(b + p * ldb + 8 * v, tail)
+                                : _mm256_loadu_ps(b + p * ldb + 8 * v);
+            asm("" : "+x"(bv[v]));
+        }
+#pragma GCC unroll 8
+        for (int r = 0; r < RB; ++r) {
+            const __m256 av = _mm256_broadcast_ss(a + r * lda + p);
+#pragma GCC unroll 2
+            for (int v = 0; v < NV; ++v) {
+                acc[r][v] = _mm256_fmadd_ps(av, bv[v], acc[r][v]);
+            }
+        }
+    }
+#pragma GCC unroll 8
+    for (int r = 0; r < RB; ++r) {
+#pragma GCC unroll 2
+        for (int v = 0; v < NV; ++v) {
+            if (v == NV - 1) {
+                _mm256_maskstore_ps(c + r * ldc + 8 * v, tail, acc[r][v]);
+            } else {
+                _mm256_storeu_ps(c + r * ldc + 8 * v, acc[r][v]);
+            }
+        }
+    }
+}
+
+// exp for x <= 0 (x may be -inf), the Cephes polynomial of the AVX-512 version; 2^n is built
+// in the exponent bits, so arguments below ln(FLT_MIN) (about -87.34) give 0 instead of a
+// subnormal (a difference below 1.2e-38).
+__m256 exp_vec(__m256 x) {
+    const __m256 tiny = _mm256_cmp_ps(x, _mm256_set1_ps(-87.3365f), _CMP_LT_OQ);
+    x = _mm256_max_ps(x, _mm256_set1_ps(-87.3365f));
+    const __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
+                                     _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
+    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
+    __m256 p = _mm256_set1_ps(1.9875691500e-4f);
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.3981999507e-3f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073e-3f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894e-2f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459e-1f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
+    p = _mm256_fmadd_ps(p, _mm256_mul_ps(r, r), _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
+    const __m256i bits =
+        _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
+    return _mm256_andnot_ps(tiny, _mm256_mul_ps(p, _mm256_castsi256_ps(bits)));
+}
+
+float reduce_max(__m256 v) {
+    __m128 m = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    m = _mm_max_ps(m, _mm_movehl_ps(m, m));
+    m = _mm_max_ss(m, _mm_shuffle_ps(m, m, 1));
+    return _mm_cvtss_f32(m);
+}
+
+float reduce_add(__m256 v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_shuffle_ps(s, s, 1));
+    return _mm_cvtss_f32(s);
+}
+
+#endif
+
+#if defined(__AVX512F__) || defined(__AVX2__)
+
+using MicroKernel = void (*)(int64_t, const float*, int64_t, const float*, int64_t, float*, int64_t,
+                             const float*, const float*, Mask);
+
+// Every (rows, vectors) shape of micro_kernel, indexed [rb - 1][nv - 1].
+template <int RB>
+struct RowKernels {
+    MicroKernel by_vectors[kMaxVectors];
+};
+
+#if defined(__AVX512F__)
+template <int RB>
+constexpr RowKernels<RB> row_kernels = {
+    {micro_kernel<RB, 1>, micro_kernel<RB, 2>, micro_kernel<RB, 3>, micro_kernel<RB, 4>}};
+#else
+template <int RB>
+constexpr RowKernels<RB> row_kernels = {{micro_kernel<RB, 1>, micro_kernel<RB, 2>}};
+#endif
+
+constexpr MicroKernel const* micro_kernels[kMaxRows] = {
+    row_kernels<1>.by_vectors, row_kernels<2>.by_vectors, row_kernels<3>.by_vectors,
+    row_kernels<4>.by_vectors, row_kernels<5>.by_vectors, row_kernels<6>.by_vectors};
+
+#else
+
+void micro_generic(int64_t rb, int64_t cols, int64_t k, const float* a, int64_t lda, const float* b,
+                   int64_t ldb, float* c, int64_t ldc, const float* row_scale,
+                   const float* col_bias) {
+    for (int64_t r = 0; r < rb; ++r) {
+        float* crow = c + r * ldc;
+        for (int64_t j = 0; j < cols; ++j) {
+            float acc = row_scale != nullptr  ? crow[j] * row_scale[r]
+                        : col_bias != nullptr ? col_bias[j]
+                                              : 0.0f;
+            for (int64_t p = 0; p < k; ++p) {
+                acc += a[r * lda + p] * b[p * ldb + j];
+            }
+            crow[j] = acc;
+        }
+    }
+}
+
+#endif
+
+} // namespace
+
+void tile_gemm(int64_t rows, int64_t cols, int64_t k, const float* a, int64_t lda, const float* b,
+               int64_t ldb, float* c, int64_t ldc, const float* row_scale, const float* col_bias) {
+    for (int64_t r0 = 0; r0 < rows;) {
+        // Blocks of 6 rows, then one block of the 1-5 rows left.
+        const int64_t rb = min64(6, rows - r0);
+        const float* scale = row_scale == nullptr ? nullptr : row_scale + r0;
+#if defined(__AVX512F__) || defined(__AVX2__)
+        constexpr int64_t block = kWidth * kMaxVectors;
+        for (int64_t c0 = 0; c0 < cols; c0 += block) {
+            const int64_t width = min64(block, cols - c0);
+            const int64_t nv = (width + kWidth - 1) / kWidth;
+            micro_kernels[rb - 1][nv - 1](k, a + r0 * lda, lda, b + c0, ldb, c + r0 * ldc + c0, ldc,
+                                          scale, col_bias == nullptr ? nullptr : col_bias + c0,
+                                          lanes(width - kWidth * (nv - 1)));
+        }
+#else
+        micro_generic(rb, cols, k, a + r0 * lda, lda, b, ldb, c + r0 * ldc, ldc, scale, col_bias);
+#endif
+        r0 += rb;
+    }
+}
+
+float add_bias_and_mask(float* row, int64_t valid, const TileBias& bias) {
+#if defined(__AVX512F__)
+    const __m512 neg_inf = _mm512_set1_ps(kNegInf);
+    __m512 mx = neg_inf;
+    for (int v = 0; v < kTileKeys / 16; ++v) {
+        const Mask mask = lanes(clamp64(valid - 16 * v, 0, 16));
+        __m512 b;
+        if (bias.direct != nullptr) {
+            b = _mm512_maskz_loadu_ps(mask, bias.direct + 16 * v);
+        } else {
+            const __m512i idx = _mm512_maskz_loadu_epi32(mask, bias.index + 16 * v);
+            b = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), mask, idx, bias.table, 4);
+        }
+        const __m512 s = _mm512_mask_add_ps(neg_inf, mask, _mm512_loadu_ps(row + 16 * v), b);
+        _mm512_storeu_ps(row + 16 * v, s);
+        mx = _mm512_max_ps(mx, s);
+    }
+    return _mm512_reduce_max_ps(mx);
+#elif defined(__AVX2__)
+    const __m256 neg_inf = _mm256_set1_ps(kNegInf);
+    __m256 mx = neg_inf;
+    for (int v = 0; v < kTileKeys / 8; ++v) {
+        const Mask mask = lanes(clamp64(valid - 8 * v, 0, 8));
+        __m256 b;
+        if (bias.direct != nullptr) {
+            b = _mm256_maskload_ps(bias.direct + 8 * v, mask);
+        } else {
+            const __m256i idx = _mm256_maskload_epi32(bias.index + 8 * v, mask);
+            b = _mm256_mask_i32gather_ps(_mm256_setzero_ps(), bias.table, idx,
+                                         _mm256_castsi256_ps(mask), 4);
+        }
+        const __m256 s = _mm256_blendv_ps(neg_inf, _mm256_add_ps(_mm256_loadu_ps(row + 8 * v), b),
+                                          _mm256_castsi256_ps(mask));
+        _mm256_storeu_ps(row + 8 * v, s);
+        mx = _mm256_max_ps(mx, s);
+    }
+    return reduce_max(mx);
+#else
+    float mx = kNegInf;
+    for (int64_t j = 0; j < valid; ++j) {
+        row[j] += bias.direct != nullptr ? bias.direct[j] : bias.table[bias.index[j]];
+        mx = row[j] > mx ? row[j] : mx;
+    }
+    for (int64_t j = valid; j < kTileKeys; ++j) {
+        row[j] = kNegInf;
+    }
+    return mx;
+#endif
+}
+
+float exp_row(float* row, int64_t valid, float row_max, float factor) {
+#if defined(__AVX512F__)
+    const __m512 m = _mm512_set1_ps(row_max);
+    const __m512 f = _mm512_set1_ps(factor);
+    __m512 sum = _mm512_setzero_ps();
+    for (int v = 0; v < kTileKeys / 16; ++v) {
+        const Mask mask = lanes(clamp64(valid - 16 * v, 0, 16));
+        const __m512 p =
+            _mm512_maskz_mov_ps(mask, exp_vec(_mm512_sub_ps(_mm512_loadu_ps(row + 16 * v), m)));
+        sum = _mm512_add_ps(sum, p);
+        _mm512_storeu_ps(row + 16 * v, _mm512_mul_ps(p, f));
+    }
+    return _mm512_reduce_add_ps(sum);
+#elif defined(__AVX2__)
+    const __m256 m = _mm256_set1_ps(row_max);
+    const __m256 f = _mm256_set1_ps(factor);
+    __m256 sum = _mm256_setzero_ps();
+    for (int v = 0; v < kTileKeys / 8; ++v) {
+        const __m256 mask = _mm256_castsi256_ps(lanes(clamp64(valid - 8 * v, 0, 8)));
+        const __m256 p =
+            _mm256_and_ps(mask, exp_vec(_mm256_sub_ps(_mm256_loadu_ps(row + 8 * v), m)));
+        sum = _mm256_add_ps(sum, p);
+        _mm256_storeu_ps(row + 8 * v, _mm256_mul_ps(p, f));
+    }
+    return reduce_add(sum);
+#else
+    float sum = 0.0f;
+    for (int64_t j = 0; j < valid; ++j) {
+        const float p = __builtin_expf(row[j] - row_max);
+        sum += p;
+        row[j] = p * factor;
+    }
+    for (int64_t j = valid; j < kTileKeys; ++j) {
+        row[j] = 0.0f;
+    }
+    return sum;
+#endif
+}
+
+void exp_inplace(float* v, int64_t n) {
+#if defined(__AVX512F__)
+    for (int64_t i = 0; i < n; i += 16) {
+        const Mask mask = lanes(min64(n - i, 16));
+        _mm512_mask_storeu_ps(v + i, mask, exp_vec(_mm512_maskz_loadu_ps(mask, v + i)));
+    }
+#elif defined(__AVX2__)
+    for (int64_t i = 0; i < n; i += 8) {
+        const Mask mask = lanes(min64(n - i, 8));
+        _mm256_maskstore_ps(v + i, mask, exp_vec(_mm256_maskload_ps(v + i, mask)));
+    }
+#else
+    for (int64_t i = 0; i < n; ++i) {
+        v[i] = __builtin_expf(v[i]);
+    }
+#endif
+}
+
+} // namespace rpb::kernels::RPB_KERNEL_NS
