@@ -243,11 +243,16 @@ TrainOutcome train_run(const TrainConfig& given, const std::string& given_data,
                                          "or choose another folder",
                                          run_dir));
         }
-        TrainConfig check = config;
-        check.optimizer.warmup = std::max<int64_t>(0, check.optimizer.warmup); // -1: resolved below
-        check.validate();
     }
 
+    if (!resume) {
+        // Usage errors before the data is read; the patch is checked against the image size
+        // once that is known.
+        TrainConfig early = config;
+        early.model.image_h = early.model.image_w = early.model.patch * 7;
+        early.optimizer.warmup = std::max<int64_t>(0, early.optimizer.warmup); // -1: 5%
+        early.validate();
+    }
     ImageSet train_set =
         load_image_set(data_dir, Split::train, static_cast<int>(config.model.num_classes));
     const ImageSet test_set =
@@ -281,6 +286,7 @@ TrainOutcome train_run(const TrainConfig& given, const std::string& given_data,
         } else {
             config.model.image_h = train_set.height;
             config.model.image_w = train_set.width;
+
             config.model.in_chans = 1;
             config.model.mean.assign(1, 0.0f);
             config.model.std.assign(1, 1.0f);
@@ -288,6 +294,11 @@ TrainOutcome train_run(const TrainConfig& given, const std::string& given_data,
             config.model.classes =
                 default_class_names(data_dir, static_cast<int>(config.model.num_classes));
         }
+    }
+    if (!resume) {
+        TrainConfig check = config;
+        check.optimizer.warmup = std::max<int64_t>(0, check.optimizer.warmup);
+        check.validate();
     }
     ViT model = start ? std::move(*start) : ViT(config.model);
     if (model.config().image_h != train_set.height || model.config().image_w != train_set.width ||
