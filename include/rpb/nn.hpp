@@ -70,6 +70,9 @@ double cross_entropy_forward_backward(const float* logits, const int32_t* labels
                                       int64_t classes, float label_smoothing, float* dlogits,
                                       float* row_loss);
 
+/// y[i] += x[i] for n values (residual connections).
+void add_inplace(ThreadPool& pool, float* y, const float* x, int64_t n);
+
 /// Column sums of x (R, C) into out (C): pieces of rows summed in a fixed order.
 void column_sums(ThreadPool& pool, const float* x, int64_t rows, int64_t channels, float* out);
 

@@ -19,7 +19,11 @@ namespace {
 #define RPB_KERNEL_TABLE(ns)                                                                       \
     KernelTable {                                                                                  \
         kernels::ns::tile_gemm, kernels::ns::add_bias_and_mask, kernels::ns::exp_row,              \
-            kernels::ns::exp_inplace, kernels::ns::gemm_scratch_floats, kernels::ns::gemm          \
+            kernels::ns::exp_inplace, kernels::ns::gemm_scratch_floats, kernels::ns::gemm,         \
+            kernels::ns::attention_head_scratch_floats, kernels::ns::attention_head_forward,       \
+            kernels::ns::attention_head_backward, kernels::ns::layernorm_forward_rows,             \
+            kernels::ns::layernorm_backward_rows, kernels::ns::gelu_forward,                       \
+            kernels::ns::gelu_backward, kernels::ns::add_inplace                                   \
     }
 
 constexpr KernelTable scalar_table = RPB_KERNEL_TABLE(scalar);

@@ -20,6 +20,19 @@ struct KernelTable {
     void (*exp_inplace)(float* v, int64_t n);
     int64_t (*gemm_scratch_floats)(int64_t n, int64_t k);
     void (*gemm)(const kernels::GemmArgs& args, float* scratch);
+    int64_t (*attention_head_scratch_floats)(int64_t tokens, int64_t head_dim);
+    void (*attention_head_forward)(const kernels::AttentionHeadArgs& args, float* scratch);
+    void (*attention_head_backward)(const kernels::AttentionHeadArgs& args, float* scratch);
+    void (*layernorm_forward_rows)(const float* x, const float* w, const float* b, float* y,
+                                   float* mean, float* rstd, int64_t rows, int64_t channels,
+                                   float eps);
+    void (*layernorm_backward_rows)(const float* dy, const float* x, const float* w,
+                                    const float* mean, const float* rstd, float* dx,
+                                    float* dw_acc, float* db_acc, int64_t rows,
+                                    int64_t channels);
+    void (*gelu_forward)(const float* x, float* y, int64_t n);
+    void (*gelu_backward)(const float* dy, const float* x, float* dx, int64_t n);
+    void (*add_inplace)(float* y, const float* x, int64_t n);
 };
 
 /// The table of `path`.

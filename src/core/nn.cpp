@@ -3,7 +3,7 @@
 // that every value is computed the same way whatever the thread count.
 #include "rpb/nn.hpp"
 
-#include "nn_math.hpp"
+#include "kernel_dispatch.hpp"
 #include "rpb/gemm.hpp"
 
 #include <algorithm>
@@ -15,6 +15,7 @@ namespace {
 
 constexpr int64_t kRowPiece = 256; // rows per piece of a row-parallel op
 constexpr int64_t kOutPiece = 16;  // output features per piece of a weight gradient
+constexpr int64_t kElementPiece = 1 << 14; // values per piece of an elementwise op
 
 int64_t pieces(int64_t n, int64_t piece) {
     return (n + piece - 1) / piece;
@@ -96,68 +97,27 @@ void linear_backward(ThreadPool& pool, const float* dy, const float* x, const fl
 
 void layernorm_forward(ThreadPool& pool, const float* x, const float* w, const float* b, float* y,
                        float* mean, float* rstd, int64_t rows, int64_t channels, float eps) {
-    const auto n = static_cast<float>(channels);
+    const auto& k = detail::kernel_table();
     for_pieces(pool, rows, kRowPiece, [&](int64_t begin, int64_t end) {
-        for (int64_t r = begin; r < end; ++r) {
-            const float* xr = x + r * channels;
-            float sum = 0.0f;
-            for (int64_t c = 0; c < channels; ++c) {
-                sum += xr[c];
-            }
-            const float m = sum / n;
-            float var = 0.0f;
-            for (int64_t c = 0; c < channels; ++c) {
-                const float d = xr[c] - m;
-                var += d * d;
-            }
-            const float s = 1.0f / std::sqrt(var / n + eps);
-            float* yr = y + r * channels;
-            for (int64_t c = 0; c < channels; ++c) {
-                yr[c] = (xr[c] - m) * s * w[c] + b[c];
-            }
-            mean[r] = m;
-            rstd[r] = s;
-        }
+        k.layernorm_forward_rows(x + begin * channels, w, b, y + begin * channels, mean + begin,
+                                 rstd + begin, end - begin, channels, eps);
     });
 }
 
 void layernorm_backward(ThreadPool& pool, const float* dy, const float* x, const float* w,
                         const float* mean, const float* rstd, float* dx, float* dw, float* db,
                         int64_t rows, int64_t channels) {
+    const auto& k = detail::kernel_table();
     const int64_t count = pieces(rows, kRowPiece);
+    // Per piece: dw partials then db partials, added in piece order below.
     std::vector<float> partial(static_cast<size_t>(count * 2 * channels), 0.0f);
-    const auto n = static_cast<float>(channels);
     pool.run(count, [&](int64_t p) {
+        const int64_t begin = p * kRowPiece;
+        const int64_t end = std::min(rows, begin + kRowPiece);
         float* pdw = partial.data() + p * 2 * channels;
-        float* pdb = pdw + channels;
-        const int64_t end = std::min(rows, (p + 1) * kRowPiece);
-        for (int64_t r = p * kRowPiece; r < end; ++r) {
-            const float* xr = x + r * channels;
-            const float* dyr = dy + r * channels;
-            const float m = mean[r];
-            const float s = rstd[r];
-            // dx = s * (g - mean(g) - xhat * mean(g * xhat)) with g = dy * w (llm.c's
-            // derivation): two row sums, then one pass.
-            float sum_g = 0.0f;
-            float sum_gx = 0.0f;
-            for (int64_t c = 0; c < channels; ++c) {
-                const float xhat = (xr[c] - m) * s;
-                const float g = dyr[c] * w[c];
-                sum_g += g;
-                sum_gx += g * xhat;
-                pdw[c] += dyr[c] * xhat;
-                pdb[c] += dyr[c];
-            }
-            if (dx != nullptr) {
-                const float mg = sum_g / n;
-                const float mgx = sum_gx / n;
-                float* dxr = dx + r * channels;
-                for (int64_t c = 0; c < channels; ++c) {
-                    const float xhat = (xr[c] - m) * s;
-                    dxr[c] = s * (dyr[c] * w[c] - mg - xhat * mgx);
-                }
-            }
-        }
+        k.layernorm_backward_rows(dy + begin * channels, x + begin * channels, w, mean + begin,
+                                  rstd + begin, dx != nullptr ? dx + begin * channels : nullptr,
+                                  pdw, pdw + channels, end - begin, channels);
     });
     std::fill(dw, dw + channels, 0.0f);
     std::fill(db, db + channels, 0.0f);
@@ -171,22 +131,23 @@ void layernorm_backward(ThreadPool& pool, const float* dy, const float* x, const
 }
 
 void gelu_forward(ThreadPool& pool, const float* x, float* y, int64_t n) {
-    for_pieces(pool, n, kRowPiece * 64, [&](int64_t begin, int64_t end) {
-        for (int64_t i = begin; i < end; ++i) {
-            const float v = x[i];
-            y[i] = 0.5f * v * (1.0f + detail::fast_erf(v * 0.70710678118654752f));
-        }
+    const auto& k = detail::kernel_table();
+    for_pieces(pool, n, kElementPiece, [&](int64_t begin, int64_t end) {
+        k.gelu_forward(x + begin, y + begin, end - begin);
     });
 }
 
 void gelu_backward(ThreadPool& pool, const float* dy, const float* x, float* dx, int64_t n) {
-    for_pieces(pool, n, kRowPiece * 64, [&](int64_t begin, int64_t end) {
-        for (int64_t i = begin; i < end; ++i) {
-            const float v = x[i];
-            const float cdf = 0.5f * (1.0f + detail::fast_erf(v * 0.70710678118654752f));
-            const float pdf = 0.39894228040143268f * detail::fast_exp(-0.5f * v * v);
-            dx[i] = dy[i] * (cdf + v * pdf);
-        }
+    const auto& k = detail::kernel_table();
+    for_pieces(pool, n, kElementPiece, [&](int64_t begin, int64_t end) {
+        k.gelu_backward(dy + begin, x + begin, dx + begin, end - begin);
+    });
+}
+
+void add_inplace(ThreadPool& pool, float* y, const float* x, int64_t n) {
+    const auto& k = detail::kernel_table();
+    for_pieces(pool, n, kElementPiece, [&](int64_t begin, int64_t end) {
+        k.add_inplace(y + begin, x + begin, end - begin);
     });
 }
 
@@ -206,83 +167,72 @@ std::vector<float> gather_bias(const AttentionShape& s, const float* table, cons
 
 } // namespace
 
+namespace {
+
+// Scratch of the per-head kernels, one buffer per thread, kept between calls.
+float* head_scratch(int64_t floats) {
+    thread_local std::vector<float> scratch;
+    if (scratch.size() < static_cast<size_t>(floats)) {
+        scratch.resize(static_cast<size_t>(floats));
+    }
+    return scratch.data();
+}
+
+kernels::AttentionHeadArgs head_args(const AttentionShape& s, const float* qkv, int64_t bh) {
+    const int64_t t = s.tokens;
+    const int64_t e = s.heads * s.head_dim;
+    const int64_t b = bh / s.heads;
+    const int64_t h = bh % s.heads;
+    kernels::AttentionHeadArgs a{};
+    a.q = qkv + b * t * 3 * e + h * s.head_dim;
+    a.k = a.q + e;
+    a.v = a.q + 2 * e;
+    a.ld = 3 * e;
+    a.tokens = t;
+    a.head_dim = s.head_dim;
+    a.scale = s.scale;
+    a.ldo = e;
+    return a;
+}
+
+} // namespace
+
 void attention_forward(ThreadPool& pool, const AttentionShape& s, const float* qkv,
                        const float* table, const int32_t* index, float* probs, float* out) {
+    const auto& k = detail::kernel_table();
     const int64_t t = s.tokens;
     const int64_t e = s.heads * s.head_dim;
     const std::vector<float> bias =
         table != nullptr ? gather_bias(s, table, index) : std::vector<float>();
+    const int64_t scratch = k.attention_head_scratch_floats(t, s.head_dim);
     pool.run(s.batch * s.heads, [&](int64_t bh) {
+        kernels::AttentionHeadArgs a = head_args(s, qkv, bh);
         const int64_t b = bh / s.heads;
         const int64_t h = bh % s.heads;
-        const float* q = qkv + b * t * 3 * e + h * s.head_dim;
-        const float* k = q + e;
-        const float* v = q + 2 * e;
-        float* p = probs + bh * t * t;
-        gemm({.trans_b = true, .m = t, .n = t, .k = s.head_dim}, q, 3 * e, k, 3 * e, 0.0f, p, t);
-        const float* bias_h = bias.empty() ? nullptr : bias.data() + h * t * t;
-        for (int64_t i = 0; i < t; ++i) {
-            float* row = p + i * t;
-            float row_max = -INFINITY;
-            for (int64_t j = 0; j < t; ++j) {
-                row[j] = row[j] * s.scale + (bias_h != nullptr ? bias_h[i * t + j] : 0.0f);
-                row_max = std::max(row_max, row[j]);
-            }
-            float sum = 0.0f;
-            for (int64_t j = 0; j < t; ++j) {
-                row[j] = detail::fast_exp(row[j] - row_max);
-                sum += row[j];
-            }
-            const float inv = 1.0f / sum;
-            for (int64_t j = 0; j < t; ++j) {
-                row[j] *= inv;
-            }
-        }
-        gemm({.m = t, .n = s.head_dim, .k = t}, p, t, v, 3 * e, 0.0f,
-             out + b * t * e + h * s.head_dim, e);
+        a.bias = bias.empty() ? nullptr : bias.data() + h * t * t;
+        a.probs = probs + bh * t * t;
+        a.out = out + b * t * e + h * s.head_dim;
+        k.attention_head_forward(a, head_scratch(scratch));
     });
 }
 
-void attention_backward(ThreadPool& pool, const AttentionShape& s, const float* qkv, float* probs,
-                        const float* dout, const int32_t* index, int64_t entries, float* dqkv,
-                        float* dtable) {
+void attention_backward(ThreadPool& pool, const AttentionShape& s, const float* qkv,
+                        float* probs, const float* dout, const int32_t* index, int64_t entries,
+                        float* dqkv, float* dtable) {
+    const auto& k = detail::kernel_table();
     const int64_t t = s.tokens;
     const int64_t e = s.heads * s.head_dim;
-    std::vector<float> scratch(static_cast<size_t>(s.batch * s.heads * t * t));
+    const int64_t scratch = k.attention_head_scratch_floats(t, s.head_dim);
     pool.run(s.batch * s.heads, [&](int64_t bh) {
+        kernels::AttentionHeadArgs a = head_args(s, qkv, bh);
         const int64_t b = bh / s.heads;
         const int64_t h = bh % s.heads;
-        const float* q = qkv + b * t * 3 * e + h * s.head_dim;
-        const float* k = q + e;
-        const float* v = q + 2 * e;
-        float* dq = dqkv + b * t * 3 * e + h * s.head_dim;
-        float* dk = dq + e;
-        float* dv = dq + 2 * e;
-        const float* dob = dout + b * t * e + h * s.head_dim;
-        float* p = probs + bh * t * t;
-        float* dp = scratch.data() + bh * t * t;
-        // dv = P^T dO, dP = dO V^T
-        gemm({.trans_a = true, .m = t, .n = s.head_dim, .k = t}, p, t, dob, e, 0.0f, dv, 3 * e);
-        gemm({.trans_b = true, .m = t, .n = t, .k = s.head_dim}, dob, e, v, 3 * e, 0.0f, dp, t);
-        // dS = P * (dP - rowsum(dP * P)): the softmax's backward; kept in p for the table.
-        for (int64_t i = 0; i < t; ++i) {
-            float* pr = p + i * t;
-            const float* dpr = dp + i * t;
-            float dot = 0.0f;
-            for (int64_t j = 0; j < t; ++j) {
-                dot += pr[j] * dpr[j];
-            }
-            for (int64_t j = 0; j < t; ++j) {
-                pr[j] = pr[j] * (dpr[j] - dot);
-            }
-        }
-        // dq = scale dS K, dk = scale dS^T Q (scale applied to the product's operand copy)
-        float* ds = dp; // dP is no longer needed: hold scale * dS there
-        for (int64_t ij = 0; ij < t * t; ++ij) {
-            ds[ij] = p[ij] * s.scale;
-        }
-        gemm({.m = t, .n = s.head_dim, .k = t}, ds, t, k, 3 * e, 0.0f, dq, 3 * e);
-        gemm({.trans_a = true, .m = t, .n = s.head_dim, .k = t}, ds, t, q, 3 * e, 0.0f, dk, 3 * e);
+        a.probs = probs + bh * t * t;
+        a.dout = dout + b * t * e + h * s.head_dim;
+        a.dq = dqkv + b * t * 3 * e + h * s.head_dim;
+        a.dk = a.dq + e;
+        a.dv = a.dq + 2 * e;
+        k.attention_head_backward(a, head_scratch(scratch));
     });
     if (dtable == nullptr) {
         return;

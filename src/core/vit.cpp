@@ -63,16 +63,6 @@ void resize(std::vector<float>& v, int64_t n) {
     v.resize(static_cast<size_t>(n));
 }
 
-void add_inplace(ThreadPool& pool, float* y, const float* x, int64_t n) {
-    constexpr int64_t piece = 1 << 14;
-    pool.run((n + piece - 1) / piece, [&](int64_t p) {
-        const int64_t end = std::min(n, (p + 1) * piece);
-        for (int64_t i = p * piece; i < end; ++i) {
-            y[i] += x[i];
-        }
-    });
-}
-
 } // namespace
 
 ViT::ViT(ViTConfig config) : config_(std::move(config)) {
@@ -265,7 +255,7 @@ void ViT::forward(ThreadPool& pool, const uint8_t* images, int64_t batch, float*
                               index_.empty() ? nullptr : index_.data(), ba.probs.data(),
                               ba.att.data());
         nn::linear_forward(pool, ba.att.data(), bw.proj_w, bw.proj_b, ba.mid.data(), rows, e, e);
-        add_inplace(pool, ba.mid.data(), ba.x.data(), rows * e);
+        nn::add_inplace(pool, ba.mid.data(), ba.x.data(), rows * e);
         nn::layernorm_forward(pool, ba.mid.data(), bw.norm2_w, bw.norm2_b, ba.ln2.data(),
                               ba.ln2_mean.data(), ba.ln2_rstd.data(), rows, e, kLayerNormEps);
         nn::linear_forward(pool, ba.ln2.data(), bw.fc1_w, bw.fc1_b, ba.fc1.data(), rows, e, m);
@@ -277,7 +267,7 @@ void ViT::forward(ThreadPool& pool, const uint8_t* images, int64_t batch, float*
         // the residual.
         resize(y, rows * e);
         nn::linear_forward(pool, ba.gelu.data(), bw.fc2_w, bw.fc2_b, y.data(), rows, m, e);
-        add_inplace(pool, y.data(), ba.mid.data(), rows * e);
+        nn::add_inplace(pool, y.data(), ba.mid.data(), rows * e);
     }
 
     resize(a.lnf, rows * e);
@@ -362,7 +352,7 @@ void ViT::backward(ThreadPool& pool, ViTActivations& a, const float* dlogits, fl
                             bg.fc1_w, bg.fc1_b, rows, e, m);
         nn::layernorm_backward(pool, a.dtmp.data(), ba.mid.data(), bw.norm2_w, ba.ln2_mean.data(),
                                ba.ln2_rstd.data(), a.datt.data(), bg.norm2_w, bg.norm2_b, rows, e);
-        add_inplace(pool, a.dx.data(), a.datt.data(), rows * e); // dx is now d(mid)
+        nn::add_inplace(pool, a.dx.data(), a.datt.data(), rows * e); // dx is now d(mid)
         // Attention: mid = x + proj(attn(qkv(ln1(x))))
         nn::linear_backward(pool, a.dx.data(), ba.att.data(), bw.proj_w, a.datt.data(), bg.proj_w,
                             bg.proj_b, rows, e, e);
@@ -373,7 +363,7 @@ void ViT::backward(ThreadPool& pool, ViTActivations& a, const float* dlogits, fl
                             bg.qkv_b, rows, e, 3 * e);
         nn::layernorm_backward(pool, a.dtmp.data(), ba.x.data(), bw.norm1_w, ba.ln1_mean.data(),
                                ba.ln1_rstd.data(), a.datt.data(), bg.norm1_w, bg.norm1_b, rows, e);
-        add_inplace(pool, a.dx.data(), a.datt.data(), rows * e); // dx is now d(x)
+        nn::add_inplace(pool, a.dx.data(), a.datt.data(), rows * e); // dx is now d(x)
     }
 
     // Embedding: x0 = [cls ; tokens] + pos_embed.

@@ -50,3 +50,29 @@ struct GemmArgs {
 };
 
 } // namespace rpb::kernels
+
+namespace rpb::kernels {
+
+/// One (batch item, head) of the ViT's attention over T tokens of head size d: q, k, v rows
+/// with stride ld (rows of the packed qkv), the (T, T) bias of the head (or null), probs
+/// (T, T) dense, out rows with stride ldo. Backward: dout rows (stride ldo), dq/dk/dv rows
+/// with stride ld; probs holds P on entry and the logit gradient dS on return.
+struct AttentionHeadArgs {
+    const float* q;
+    const float* k;
+    const float* v;
+    int64_t ld;
+    int64_t tokens;
+    int64_t head_dim;
+    float scale;
+    const float* bias;
+    float* probs;
+    float* out;
+    int64_t ldo;
+    const float* dout;
+    float* dq;
+    float* dk;
+    float* dv;
+};
+
+} // namespace rpb::kernels

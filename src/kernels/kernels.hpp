@@ -23,4 +23,23 @@ int64_t gemm_scratch_floats(int64_t n, int64_t k);
 /// The product of `args`, with `scratch` of gemm_scratch_floats(args.n, args.k) floats.
 void gemm(const GemmArgs& args, float* scratch);
 
+// The ViT's ops (src/kernels/nn.cpp; contracts in include/rpb/nn.hpp). Sums run in 16 fixed
+// lanes added in a fixed order, so every path gives the same bits for the same inputs.
+
+/// Floats of scratch that attention_head_forward/backward need for T tokens of size d.
+int64_t attention_head_scratch_floats(int64_t tokens, int64_t head_dim);
+void attention_head_forward(const AttentionHeadArgs& args, float* scratch);
+void attention_head_backward(const AttentionHeadArgs& args, float* scratch);
+/// Rows [0, rows) of LayerNorm forward over C channels.
+void layernorm_forward_rows(const float* x, const float* w, const float* b, float* y, float* mean,
+                            float* rstd, int64_t rows, int64_t channels, float eps);
+/// Rows [0, rows) of LayerNorm backward; dx may be null; adds into dw_acc and db_acc.
+void layernorm_backward_rows(const float* dy, const float* x, const float* w, const float* mean,
+                             const float* rstd, float* dx, float* dw_acc, float* db_acc,
+                             int64_t rows, int64_t channels);
+void gelu_forward(const float* x, float* y, int64_t n);
+void gelu_backward(const float* dy, const float* x, float* dx, int64_t n);
+/// y[i] += x[i]
+void add_inplace(float* y, const float* x, int64_t n);
+
 } // namespace rpb::kernels::RPB_KERNEL_NS
