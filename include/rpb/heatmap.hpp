@@ -44,6 +44,8 @@ struct HeatmapSpec {
     int cell_px = 0;
     int max_panel_px = 1024;
     int max_side_px = 4096;
+    /// Panels per row of the grid; 0 = automatic (near-square). E.g. the heads of a block.
+    int64_t columns = 0;
 };
 
 /// A rectangle of pixels: [x, x + width) x [y, y + height).

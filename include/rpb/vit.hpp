@@ -128,6 +128,9 @@ public:
     /// mean and std. With `acts`, keeps what backward needs (resized to the batch).
     void forward(ThreadPool& pool, const uint8_t* images, int64_t batch, float* logits,
                  ViTActivations* acts) const;
+    /// The attention probabilities of every block, (B, H, T, T) each, for `batch` images.
+    std::vector<FloatTensor> attention_probabilities(ThreadPool& pool, const uint8_t* images,
+                                                     int64_t batch) const;
     /// Gradients of the loss with respect to every parameter (written into `grads`,
     /// parameter_count() floats) from dlogits (B, K) and the activations of the forward pass.
     /// Overwrites the activations.

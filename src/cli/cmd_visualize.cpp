@@ -3,11 +3,13 @@
 #include "attn_options.hpp"
 #include "cli_common.hpp"
 #include "commands.hpp"
+#include "rpb/dataset.hpp"
 #include "rpb/error.hpp"
 #include "rpb/heatmap.hpp"
 #include "rpb/npy.hpp"
 #include "rpb/png.hpp"
 #include "rpb/visualize.hpp"
+#include "rpb/vit_pictures.hpp"
 #include "table_options.hpp"
 
 #include <charconv>
@@ -32,6 +34,11 @@ struct VisualizeOptions {
     int cell = 0;
     std::string path = "-";
     bool force = false;
+    // A trained model (rpbtool train's model.safetensors)
+    std::string model;
+    int64_t layer = -1;
+    int64_t image = 0;
+    std::string data = "/usr/share/datasets/fashion-mnist";
 
     CLI::App* command = nullptr;
 };
@@ -154,6 +161,79 @@ HeatmapSpec array_spec(const VisualizeOptions& o, std::optional<int64_t> head) {
     return array_heatmap(array, head, path == "-" ? "standard input" : path);
 }
 
+// --model: the learned tables, or where the model attends for one test image.
+Image model_picture(const VisualizeOptions& o, std::optional<int64_t> head) {
+    reject_options(o, attention_only, "--model");
+    reject_options(o, init_options, "--model");
+    reject_options(o, table_options, "--model");
+    reject_options(o, scheme_options, "--model");
+    if (!o.attn.input.empty()) {
+        throw UsageError("--input does not apply to --model (the image comes from --data "
+                         "and --image)");
+    }
+    if (head) {
+        throw UsageError("--head does not apply to --model (every head of a block is drawn)");
+    }
+    const ViT model = load_model(o.model);
+    const std::optional<int64_t> layer =
+        o.layer >= 0 ? std::optional<int64_t>(o.layer) : std::nullopt;
+    if (given(o, "--layer") && o.layer < 0) {
+        throw UsageError(fmt::format("--layer {} is out of range: expected a block from 0 to {}",
+                                     o.layer, model.config().depth - 1));
+    }
+    if (o.what.empty() || o.what == "bias") {
+        if (given(o, "--image") || given(o, "--data")) {
+            throw UsageError("--image and --data go with --what attn");
+        }
+        const std::optional<BiasView> view =
+            o.view.empty() ? std::nullopt : std::optional<BiasView>(parse_bias_view(o.view));
+        HeatmapSpec spec = model_bias_heatmap(model, view, layer, o.model);
+        if (given(o, "--cell")) {
+            spec.cell_px = o.cell;
+        }
+        return render_heatmap(spec);
+    }
+    if (o.what != "attn") {
+        throw UsageError(
+            fmt::format("--what {} does not apply to --model (accepted: bias, attn)", o.what));
+    }
+    if (!o.view.empty()) {
+        throw UsageError("--view applies to --what bias");
+    }
+    const ImageSet test =
+        load_image_set(o.data, Split::test, static_cast<int>(model.config().num_classes));
+    if (o.image < 0 || o.image >= test.count) {
+        throw UsageError(fmt::format("--image {} is out of range: the test split has {} images "
+                                     "(0 to {})",
+                                     o.image, test.count, test.count - 1));
+    }
+    if (test.height != model.config().image_h || test.width != model.config().image_w) {
+        throw Error(fmt::format("{}: the images are {}x{}, the model takes {}x{}", o.data,
+                                test.height, test.width, model.config().image_h,
+                                model.config().image_w));
+    }
+    const uint8_t* pixels = test.pixels.data() + o.image * test.height * test.width;
+    const int32_t label = test.labels[static_cast<size_t>(o.image)];
+    const auto& names = model.config().classes;
+    const std::string name = static_cast<size_t>(label) < names.size()
+                                 ? names[static_cast<size_t>(label)]
+                                 : std::to_string(label);
+    ThreadPool pool(0);
+    HeatmapSpec spec = model_attention_heatmap(
+        pool, model, pixels, layer,
+        fmt::format("attention of test image {} ({}) | {}", o.image, name, o.model));
+    if (given(o, "--cell")) {
+        spec.cell_px = o.cell;
+    }
+    if (!o.cmap.empty()) {
+        spec.colormap = &find_colormap(o.cmap);
+    }
+    const Image maps = render_heatmap(spec);
+    const Image picture = image_picture(pixels, test.height, test.width,
+                                        fmt::format("image {}: {}", o.image, name), 224);
+    return side_by_side(picture, maps);
+}
+
 void run_visualize(const VisualizeOptions& o) {
     if (!o.what.empty() && o.what != "bucket" && o.what != "bias" && o.what != "attn") {
         throw UsageError(fmt::format("--what {}: expected bucket, bias or attn", o.what));
@@ -176,6 +256,17 @@ void run_visualize(const VisualizeOptions& o) {
     // -o - with --input - would both use the standard streams: fine; but a terminal is refused
     // before anything is computed.
     auto out = open_output(OutputOptions{o.path, "", o.force}, true);
+    if (!o.model.empty()) {
+        Image picture = model_picture(o, head);
+        out->write(encode_png(picture));
+        out->commit();
+        return;
+    }
+    for (const char* name : {"--layer", "--image", "--data"}) {
+        if (given(o, name)) {
+            throw UsageError(fmt::format("{} goes with --model", name));
+        }
+    }
 
     HeatmapSpec spec;
     if (o.what == "attn") {
@@ -239,6 +330,15 @@ Runner setup_visualize(CLI::App& app) {
                       fmt::format("Pixels per value, 1 to {} (default automatic: small maps "
                                   "readable, large ones bounded and reduced)",
                                   max_cell_px));
+    auto* trained = command->add_option_group("A trained model");
+    trained->add_option("--model", o.model,
+                        "Model file of rpbtool train: every block's learned table (--what bias, "
+                        "the default) or where it attends for a test image (--what attn)");
+    trained->add_option("--layer", o.layer, "Only this block (from 0)");
+    trained->add_option("--image", o.image, "--what attn: index of the test image")
+        ->capture_default_str();
+    trained->add_option("--data", o.data, "--what attn: the data set folder")
+        ->capture_default_str();
     auto* output = command->add_option_group("Output options");
     output->add_option("-o,--output", o.path, "PNG file; - is standard output")
         ->capture_default_str();

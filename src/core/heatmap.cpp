@@ -182,7 +182,7 @@ Layout make_layout(const HeatmapSpec& spec, const Range& range, int64_t cell, in
     l.k = k;
     l.panel_w = (cols + k - 1) / k * cell;
     l.panel_h = (rows + k - 1) / k * cell;
-    l.grid_cols = grid_columns(n);
+    l.grid_cols = spec.columns > 0 ? std::min(spec.columns, n) : grid_columns(n);
     l.grid_rows = (n + l.grid_cols - 1) / l.grid_cols;
     const double px_per_value = static_cast<double>(cell) / static_cast<double>(k);
     l.x_ticks = choose_ticks(cols, spec.x_first, px_per_value, true);

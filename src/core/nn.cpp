@@ -13,8 +13,8 @@
 namespace rpb::nn {
 namespace {
 
-constexpr int64_t kRowPiece = 256; // rows per piece of a row-parallel op
-constexpr int64_t kOutPiece = 16;  // output features per piece of a weight gradient
+constexpr int64_t kRowPiece = 256;         // rows per piece of a row-parallel op
+constexpr int64_t kOutPiece = 16;          // output features per piece of a weight gradient
 constexpr int64_t kElementPiece = 1 << 14; // values per piece of an elementwise op
 
 int64_t pieces(int64_t n, int64_t piece) {
@@ -216,9 +216,9 @@ void attention_forward(ThreadPool& pool, const AttentionShape& s, const float* q
     });
 }
 
-void attention_backward(ThreadPool& pool, const AttentionShape& s, const float* qkv,
-                        float* probs, const float* dout, const int32_t* index, int64_t entries,
-                        float* dqkv, float* dtable) {
+void attention_backward(ThreadPool& pool, const AttentionShape& s, const float* qkv, float* probs,
+                        const float* dout, const int32_t* index, int64_t entries, float* dqkv,
+                        float* dtable) {
     const auto& k = detail::kernel_table();
     const int64_t t = s.tokens;
     const int64_t e = s.heads * s.head_dim;

@@ -297,6 +297,19 @@ void ViT::forward(ThreadPool& pool, const uint8_t* images, int64_t batch, float*
     nn::linear_forward(pool, a.pooled.data(), w.head_w, w.head_b, logits, batch, e, c.num_classes);
 }
 
+std::vector<FloatTensor> ViT::attention_probabilities(ThreadPool& pool, const uint8_t* images,
+                                                      int64_t batch) const {
+    ViTActivations acts;
+    std::vector<float> logits(static_cast<size_t>(batch * config_.num_classes));
+    forward(pool, images, batch, logits.data(), &acts);
+    std::vector<FloatTensor> out;
+    const int64_t t = config_.tokens();
+    for (const BlockActivations& b : acts.blocks) {
+        out.emplace_back(Shape{batch, config_.heads, t, t}, b.probs);
+    }
+    return out;
+}
+
 void ViT::backward(ThreadPool& pool, ViTActivations& a, const float* dlogits, float* grads) const {
     if (!a.kept) {
         throw Error("ViT::backward needs the activations of a forward pass that kept them");

@@ -120,7 +120,9 @@ constexpr int64_t kMaxChunks = 4; // 16-lane chunks per register block: 4 x 4 zm
 constexpr int64_t kMaxChunks = 1; // 4 x 2 ymm accumulators (16 registers in all)
 #endif
 
-int64_t round16(int64_t n) { return (n + 15) / 16 * 16; }
+int64_t round16(int64_t n) {
+    return (n + 15) / 16 * 16;
+}
 
 // out[r][c * 16 + l] = sum_p coef[r * coef_row + p * coef_step] * mat[p * mat_row + c * 16 + l]
 // for r < R, c < C, l < 16: R * C accumulators stay in registers over the whole sum (one chain
@@ -153,7 +155,7 @@ void block_product(const float* coef, int64_t coef_row, int64_t coef_step, int64
         }
     }
 #elif defined(__AVX2__)
-    constexpr int V = 2 * C; // 8-lane vectors
+    constexpr int V = 2 * C;      // 8-lane vectors
     __m256 acc[R][V];
     for (int r = 0; r < R; ++r) {
         for (int v = 0; v < V; ++v) {
@@ -281,11 +283,11 @@ void attention_head_forward(const AttentionHeadArgs& a, float* scratch) {
     const int64_t d = a.head_dim;
     const int64_t tp = round16(t);
     const int64_t dp = round16(d);
-    float* qp = scratch;            // (t, dp)
-    float* vp = qp + t * dp;        // (t, dp)
-    float* kt = vp + t * dp;        // (d, tp)
-    float* logits = kt + d * tp;    // (t, tp)
-    float* out = logits + t * tp;   // (t, dp)
+    float* qp = scratch;          // (t, dp)
+    float* vp = qp + t * dp;      // (t, dp)
+    float* kt = vp + t * dp;      // (d, tp)
+    float* logits = kt + d * tp;  // (t, tp)
+    float* out = logits + t * tp; // (t, dp)
     copy_padded(a.q, a.ld, t, d, dp, qp);
     copy_padded(a.v, a.ld, t, d, dp, vp);
     transpose_padded(a.k, a.ld, t, d, tp, kt);
@@ -317,12 +319,12 @@ void attention_head_backward(const AttentionHeadArgs& a, float* scratch) {
     const int64_t d = a.head_dim;
     const int64_t tp = round16(t);
     const int64_t dp = round16(d);
-    float* qp = scratch;           // (t, dp)
-    float* kp = qp + t * dp;       // (t, dp)
-    float* gp = kp + t * dp;       // (t, dp): dO
-    float* res = gp + t * dp;      // (t, dp): a result before it is stored
-    float* vt = res + t * dp;      // (d, tp)
-    float* dprob = vt + d * tp;    // (t, tp)
+    float* qp = scratch;        // (t, dp)
+    float* kp = qp + t * dp;    // (t, dp)
+    float* gp = kp + t * dp;    // (t, dp): dO
+    float* res = gp + t * dp;   // (t, dp): a result before it is stored
+    float* vt = res + t * dp;   // (d, tp)
+    float* dprob = vt + d * tp; // (t, tp)
     copy_padded(a.q, a.ld, t, d, dp, qp);
     copy_padded(a.k, a.ld, t, d, dp, kp);
     copy_padded(a.dout, a.ldo, t, d, dp, gp);

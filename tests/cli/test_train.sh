@@ -123,4 +123,19 @@ expect_error 1 "$WORK/tiny.safetensors: not a .safetensors file: 1 bytes, too sh
     eval --model "$WORK/tiny.safetensors" --data "$D"
 expect_error 1 "$V/rpb2d_cls/grads.safetensors: not an rpbtool model file: no 'rpbtool.config' in its metadata" \
     eval --model "$V/rpb2d_cls/grads.safetensors" --data "$D"
+
+# --- visualize --model: the learned tables and the attention of a test image -----------------
+png_size() { od -An -tu1 -j 16 -N 8 "$1" | awk '{ print $1*16777216+$2*65536+$3*256+$4 "x" $5*16777216+$6*65536+$7*256+$8 }'; }
+expect_ok visualize --model "$M" -o "$WORK/tables.png"
+expect_eq "tables picture is a PNG" "$(head -c 4 "$WORK/tables.png" | od -An -tx1 | tr -d ' ')" "89504e47"
+expect_ok visualize --model "$V/t5_cls/model.safetensors" --layer 1 -o "$WORK/t5.png"
+expect_ok visualize --model "$M" --what attn --data "$D" --image 5 -o "$WORK/attn.png"
+[ "$(png_size "$WORK/attn.png")" != "$(png_size "$WORK/tables.png")" ] && pass || fail "attention picture"
+expect_error 2 "--layer 2 is out of range: expected a block from 0 to 1" visualize --model "$M" --layer 2 -o "$WORK/x.png"
+expect_error 2 "--image 48 is out of range: the test split has 48 images (0 to 47)" \
+    visualize --model "$M" --what attn --data "$D" --image 48 -o "$WORK/x.png"
+expect_error 2 "$V/ape_cls/model.safetensors: a --pos ape model has no bias tables to draw (try --what attn)" \
+    visualize --model "$V/ape_cls/model.safetensors" -o "$WORK/x.png"
+expect_error 2 "--window does not apply to --model" visualize --model "$M" --window 7x7 -o "$WORK/x.png"
+[ ! -e "$WORK/x.png" ] && pass || fail "a failed visualize left its output"
 finish
