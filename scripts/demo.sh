@@ -29,6 +29,7 @@ echo "demo: $out/t5_summary.txt" >&2
 # The index maps of the standard configurations in samples/, as NPY for numpy/PyTorch.
 for config in samples/*.toml; do
     name=$(basename "$config" .toml)
+    [[ $name == vit_* ]] && continue # a training recipe, not a scheme
     "$rpbtool" --config "$config" bucket -o "$out/${name}_map.npy"
     echo "demo: $out/${name}_map.npy" >&2
 done
@@ -65,6 +66,24 @@ picture swin_attention "Attention probabilities of a 7x7 window layer (E = 96, 3
 seeded weights, random input): with untrained weights attention is close to uniform \
 (1/49 = 0.02)." \
     --what attn --window 7x7 --embed-dim 96 --heads 3
+
+# A short training of the ViT (2 epochs on the first 10,000 Fashion-MNIST images; about a
+# minute on 2 cores) and what it learned. The recipe itself is `rpbtool train` (an hour).
+if [[ -d /usr/share/datasets/fashion-mnist ]]; then
+    rm -rf "$out/vit-run"
+    "$rpbtool" train --epochs 2 --limit-train 10000 -o "$out/vit-run" -q
+    cp "$out/vit-run/curves.png" "$out/vit_curves.png"
+    html_items+="<figure><a href=\"vit_curves.png\"><img src=\"vit_curves.png\" alt=\"curves\"></a>
+<figcaption>Loss and accuracy of a short ViT training (rpb-2d, 2 epochs on 10,000 images), drawn by
+<code>rpbtool train</code> into its run folder.<br><code>rpbtool train --epochs 2 --limit-train 10000 -o vit-run</code></figcaption></figure>
+"
+    picture vit_tables "What the short training's ViT learned: each block's 13 x 13 relative \
+position bias table per head (offset dy, dx = query - key over the 7 x 7 patch grid)." \
+        --model "$out/vit-run/model.safetensors"
+    picture vit_attention "Where that ViT's class token looks for test image 0, per block and \
+head, beside the image." \
+        --model "$out/vit-run/model.safetensors" --what attn --image 0
+fi
 
 cat >"$out/index.html" <<EOF
 <!DOCTYPE html>

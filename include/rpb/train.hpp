@@ -34,6 +34,7 @@ struct TrainConfig {
     int64_t limit_train = 0; ///< use only the first N training images; 0 = all
     uint64_t seed = 0;
     int64_t eval_batch = 500;
+    bool test_each_epoch = true; ///< evaluate the test split after every epoch
 
     /// Throws rpb::UsageError for impossible values (naming the option).
     void validate() const;

@@ -34,6 +34,7 @@ struct TrainOptions {
     uint64_t seed = 0;
     int threads = 0;
     int64_t eval_batch = 500;
+    std::string test = "on";
     bool resume = false;
     std::string from;
     bool quiet = false;
@@ -66,6 +67,7 @@ const std::vector<std::pair<const char*, const char*>> run_keys = {
     {"--limit-train", "limit_train"},
     {"--seed", "seed"},
     {"--eval-batch", "eval_batch"},
+    {"--test", "test_each_epoch"},
     {"--from", "from"},
 };
 
@@ -118,6 +120,10 @@ TrainConfig make_config(const TrainOptions& o) {
     c.limit_train = o.limit_train;
     c.seed = o.seed;
     c.eval_batch = o.eval_batch;
+    if (o.test != "on" && o.test != "off") {
+        throw UsageError(fmt::format("--test: '{}' is not accepted (accepted: on, off)", o.test));
+    }
+    c.test_each_epoch = o.test == "on";
     // Warm-up: given, or -1 for 5% of the steps (train_run resolves it).
     c.optimizer.warmup = o.warmup;
     return c;
@@ -289,6 +295,8 @@ Runner setup_train(CLI::App& app) {
     c->add_option("--seed", o->seed, "Seed: same seed, same bytes")->capture_default_str();
     c->add_option("--threads", o->threads, "Threads (0 = all cores); never changes the result");
     c->add_option("--eval-batch", o->eval_batch, "Images per evaluation batch")
+        ->capture_default_str();
+    c->add_option("--test", o->test, "on: evaluate the test split after every epoch; off")
         ->capture_default_str();
     c->add_flag("--resume", o->resume, "Continue the run in -o DIR from its last saved state");
     c->add_option("--from", o->from, "Start from a model file's weights and normalisation");

@@ -435,15 +435,18 @@ TrainOutcome train_run(const TrainConfig& given, const std::string& given_data,
         }
         const bool epoch_end = within == per_epoch - 1 || progress.step == total;
         if (epoch_end) {
-            const EvalResult test = evaluate(pool, model, test_set, config.eval_batch);
+            EvalResult test;
+            if (config.test_each_epoch) {
+                test = evaluate(pool, model, test_set, config.eval_batch);
+            }
             EpochReport r;
             r.epoch = epoch + 1;
             r.step = progress.step;
             r.train_loss = progress.epoch_loss_sum / static_cast<double>(progress.epoch_steps);
             r.train_accuracy = static_cast<double>(progress.epoch_correct) /
                                static_cast<double>(progress.epoch_images);
-            r.test_loss = test.loss;
-            r.test_accuracy = test.accuracy();
+            r.test_loss = config.test_each_epoch ? test.loss : NAN;
+            r.test_accuracy = config.test_each_epoch ? test.accuracy() : NAN;
             progress.seconds = seconds_before + elapsed();
             r.seconds = progress.seconds;
             metric_rows.push_back(

@@ -54,6 +54,7 @@ std::string train_config_to_json(const TrainConfig& c, const std::string& data_d
     j["limit_train"] = c.limit_train;
     j["seed"] = c.seed;
     j["eval_batch"] = c.eval_batch;
+    j["test_each_epoch"] = c.test_each_epoch;
     return j.dump(2) + "\n";
 }
 
@@ -82,6 +83,7 @@ TrainConfig train_config_from_json(const std::string& text, const std::string& o
         c.limit_train = j.at("limit_train").get<int64_t>();
         c.seed = j.at("seed").get<uint64_t>();
         c.eval_batch = j.at("eval_batch").get<int64_t>();
+        c.test_each_epoch = j.at("test_each_epoch").get<bool>();
         c.validate();
     } catch (const nlohmann::json::exception& e) {
         throw Error(fmt::format("{}: not a valid run description ({})", origin, e.what()));
