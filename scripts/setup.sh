@@ -6,11 +6,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# libgfortran-12-dev: libgfortran.a, which the static link of rpbtool needs beside
-# libopenblas.a (the shared libopenblas pulls in only the shared libgfortran5).
+# No BLAS: rpbtool's products run on its own kernels (the benchmark scripts install
+# OpenBLAS and PyTorch for the peers they compare with).
 packages=(cmake g++ ninja-build pkg-config libcli11-dev libfmt-dev nlohmann-json3-dev
-    libstb-dev doctest-dev libopenblas-dev libgfortran-12-dev clang libclang-rt-14-dev
-    clang-format)
+    libstb-dev doctest-dev clang libclang-rt-14-dev clang-format)
 
 missing=()
 for p in "${packages[@]}"; do
