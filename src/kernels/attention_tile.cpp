@@ -7,7 +7,7 @@
 #include <cstdint>
 #include <immintrin.h>
 
-#if defined(__AVX512F__)
+#if defined(__AVX512F__) && !defined(__clang__)
 // GCC 12's AVX-512 headers start some intrinsics from _mm512_undefined_ps(), which
 // -Wuninitialized reports at every inlining site (GCC bug 105593): a false positive.
 #pragma GCC diagnostic ignored "-Wuninitialized"

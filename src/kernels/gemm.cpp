@@ -13,7 +13,7 @@
 #include <cstdint>
 #include <immintrin.h>
 
-#if defined(__AVX512F__)
+#if defined(__AVX512F__) && !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wuninitialized" // GCC bug 105593, see attention_tile.cpp
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #endif
