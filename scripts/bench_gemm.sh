@@ -75,9 +75,15 @@ int main(int argc, char** argv) {
     return 0;
 }
 CPP
+# OpenBLAS is the peer here only; rpbtool itself links no BLAS.
+if ! dpkg -s libopenblas-dev >/dev/null 2>&1; then
+    echo "bench_gemm: installing libopenblas-dev" >&2
+    sudo_cmd=()
+    [[ $(id -u) == 0 ]] || sudo_cmd=(sudo)
+    "${sudo_cmd[@]}" apt-get install -y -q libopenblas-dev
+fi
 c++ -std=c++20 -O2 -I"$root/include" $(pkg-config --cflags openblas) "$tmp/bench.cpp" \
-    "$build/librpbcore.a" $(for p in scalar avx2 avx512; do echo "$build/librpb_kernels_$p.a"; done) \
-    $(pkg-config --libs openblas) -lfmt -lpthread -o "$tmp/bench"
+    "$build/librpbcore.a" $(pkg-config --libs openblas) -lfmt -lpthread -o "$tmp/bench"
 export OPENBLAS_NUM_THREADS=1
 paths=$(for p in scalar avx2 avx512; do RPB_KERNEL_PATH=$p "$build/rpbtool" --version >/dev/null 2>&1 && echo $p; done)
 blas_core=$(OPENBLAS_VERBOSE=2 "$tmp/bench" blas N N 8 8 8 0 1 2>&1 | awk '/Core:/ {print $2}')

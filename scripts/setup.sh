@@ -6,13 +6,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# libgfortran-12-dev: libgfortran.a, which the static link of rpbtool needs beside
-# libopenblas.a (the shared libopenblas pulls in only the shared libgfortran5).
+# No BLAS: rpbtool's products run on its own kernels (the benchmark scripts install
+# OpenBLAS and PyTorch for the peers they compare with).
 # zlib1g-dev: gzip for IDX files (libz.a for the static link); dataset-fashion-mnist: the
 # data set `rpbtool train` is tried on, and that the IDX tests load when present.
 packages=(cmake g++ ninja-build pkg-config libcli11-dev libfmt-dev nlohmann-json3-dev
-    libstb-dev doctest-dev libopenblas-dev libgfortran-12-dev clang libclang-rt-14-dev
-    clang-format zlib1g-dev dataset-fashion-mnist)
+    libstb-dev doctest-dev clang libclang-rt-14-dev clang-format zlib1g-dev
+    dataset-fashion-mnist)
 
 missing=()
 for p in "${packages[@]}"; do

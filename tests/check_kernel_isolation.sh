@@ -3,7 +3,7 @@
 # <immintrin.h>, <cstdint>, <cstddef> and headers of src/kernels/, and no kernel object
 # defines a global or weak symbol outside namespace rpb::kernels::<its path>; otherwise an
 # inline function compiled with AVX-512 could be the copy the linker keeps for the program.
-#   check_kernel_isolation.sh SOURCE_DIR PATH=ARCHIVE...
+#   check_kernel_isolation.sh SOURCE_DIR PATH=OBJECT[:OBJECT...]...
 set -euo pipefail
 src=$1
 shift
@@ -31,21 +31,21 @@ done < <(grep -H '^[[:space:]]*#[[:space:]]*include' "$src"/src/kernels/*.cpp "$
 
 for arg in "$@"; do
     path=${arg%%=*}
-    archive=${arg#*=}
+    IFS=: read -r -a objects <<<"${arg#*=}"
     # Global (upper-case type) and weak (W, V, u) definitions, demangled.
-    bad=$(nm -C --defined-only "$archive" | awk -v ns="rpb::kernels::$path::" '
+    bad=$(nm -C --defined-only "${objects[@]}" | awk -v ns="rpb::kernels::$path::" '
         NF >= 3 && $2 ~ /^[A-Zuvw]$/ {
             name = $0; sub(/^[^ ]+ [^ ]+ /, "", name)
             if (index(name, ns) != 1 && index(name, "typeinfo") == 0) print $2 " " name
         }')
     if [[ -n $bad ]]; then
-        echo "kernel_isolation: $archive defines symbols outside rpb::kernels::$path:" >&2
+        echo "kernel_isolation: the $path kernels define symbols outside rpb::kernels::$path:" >&2
         echo "$bad" >&2
         status=1
     fi
-    count=$(nm -C --defined-only "$archive" | grep -c "rpb::kernels::$path::" || true)
+    count=$(nm -C --defined-only "${objects[@]}" | grep -c "rpb::kernels::$path::" || true)
     if ((count == 0)); then
-        echo "kernel_isolation: $archive defines nothing in rpb::kernels::$path" >&2
+        echo "kernel_isolation: the $path kernels define nothing in rpb::kernels::$path" >&2
         status=1
     fi
 done

@@ -42,25 +42,11 @@ struct AttentionConfig {
     int threads = 0;
 };
 
-/// While alive, OpenBLAS runs single-threaded with its idle worker pool stopped; the thread
-/// count it had is restored when the outermost scope ends. attention_forward opens one per
-/// call; a caller making many calls (a streamed run) holds one across them, so that the pool
-/// is not restarted in between. Scopes nest and may live on different threads.
-class BlasSingleThreadScope {
-public:
-    BlasSingleThreadScope();
-    ~BlasSingleThreadScope();
-    BlasSingleThreadScope(const BlasSingleThreadScope&) = delete;
-    BlasSingleThreadScope& operator=(const BlasSingleThreadScope&) = delete;
-};
-
 /// Fused attention: tiled like flash attention (online softmax over 64-key blocks, one work
 /// item per batch, head and 128-query block), never materialises the (H, N, N) bias or logits.
-/// Threads: config.threads workers run the projections (OpenBLAS sgemm, single-threaded per
-/// call; for many small windows the kernel's own tile product, group by group) and the
-/// kernel. For the duration of the call OpenBLAS is set to one thread and its
-/// idle worker pool is stopped (restarted by OpenBLAS on its next threaded call), so do not
-/// run other OpenBLAS calls concurrently with it. `index` must be an N x N map whose entries are
+/// Threads: config.threads workers run the projections (rpb::gemm, one row chunk per call;
+/// for many small windows the kernel's own tile product, group by group) and the kernel, on
+/// the kernel path of rpb/cpu.hpp. `index` must be an N x N map whose entries are
 /// rows of `weights.table`; the same bias applies to every batch item (Swin windows).
 /// When `probs` is not null it receives the probabilities, shape (B, H, N, N).
 /// Returns out, shape (B, N, E).

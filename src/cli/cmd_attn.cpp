@@ -52,10 +52,6 @@ nlohmann::json attn_params(const AttnSetup& run, const AttnOptions& o) {
 }
 
 void run_attn(const AttnCommandOptions& o) {
-    // The command computes on its own workers with single-threaded sgemm calls: stop
-    // OpenBLAS's idle pool now, before the input is read, rather than let it spin on a
-    // core until the first computation.
-    const BlasSingleThreadScope blas_threads;
     const OutputFormat format = resolve_format(o.output);
     OutputOptions probs_output{o.probs, "", o.output.force};
     bool probs_extension_known = false;

@@ -1,27 +1,25 @@
 // Fused attention: the two projections with the tiled kernel (attention_kernel.cpp) in
 // between. Two paths:
-// - one batch (long sequences, T5): OpenBLAS sgemm for the projections; the qkv projection
+// - one batch (long sequences, T5): rpb::gemm for the projections; the qkv projection
 //   runs in row chunks and is scattered straight into the kernel's packed per-head layout,
 //   so the (B, N, 3E) qkv tensor never exists whole; the packed operands are freed before
 //   the output is allocated.
 // - many small windows (Swin, attention_group_items > 0): groups of ~256 rows of whole
 //   windows, each taken by one worker from its input rows to its output rows, projections
-//   included (tile_gemm with the bias in the accumulators: sgemm would repack the weights
+//   included (tile_gemm with the bias in the accumulators: gemm would repack the weights
 //   for every small call), so a group's data stays in cache.
 //
-// Threads: our own workers run everything, including any sgemm calls (one row chunk per
-// call, OpenBLAS single-threaded). OpenBLAS's own pool spins in sched_yield for about 0.1 s
-// after start-up and after each threaded call; on a 2-core machine that takes a third of the
-// cores from a short attention run, so the idle pool is stopped (see BlasSingleThreadScope).
+// Threads: our own workers run everything, the gemm calls included (one row chunk per call;
+// gemm has no threads of its own).
 #include "rpb/attention.hpp"
 
 #include "attention_internal.hpp"
 #include "attention_tile.hpp"
 #include "rpb/error.hpp"
+#include "rpb/gemm.hpp"
 
 #include <algorithm>
 #include <atomic>
-#include <cblas.h>
 #include <exception>
 #include <fmt/format.h>
 #include <functional>
@@ -31,50 +29,9 @@
 namespace rpb {
 namespace {
 
-// Rows of x per projection sgemm call. Fixed, so that the chunks and thus every sgemm call
+// Rows of x per projection gemm call. Fixed, so that the chunks and thus every gemm call
 // are the same whatever the thread count.
 constexpr int64_t kProjectionRows = 256;
-
-} // namespace
-} // namespace rpb
-
-// OpenBLAS's pthreads build exports blas_thread_shutdown_ (its fork handler): it stops the
-// idle workers, and the next threaded call starts them again. Declared weak, so that it is
-// null with other OpenBLAS builds (OpenMP, serial), in a static link as in a dynamic one.
-extern "C" int blas_thread_shutdown_() __attribute__((weak));
-
-namespace rpb {
-
-namespace {
-
-// The outermost live scope restores the thread count it found; inner ones change nothing.
-// (Setting the count back up restarts OpenBLAS's pool, which then spins for a while: doing
-// that between the parts of a streamed run cost a core.)
-std::mutex blas_scope_mutex;
-int blas_scope_depth = 0;
-int blas_threads_before = 1;
-
-} // namespace
-
-BlasSingleThreadScope::BlasSingleThreadScope() {
-    const std::lock_guard<std::mutex> lock(blas_scope_mutex);
-    if (blas_scope_depth++ == 0) {
-        blas_threads_before = openblas_get_num_threads();
-        openblas_set_num_threads(1);
-        if (blas_thread_shutdown_ != nullptr) {
-            blas_thread_shutdown_();
-        }
-    }
-}
-
-BlasSingleThreadScope::~BlasSingleThreadScope() {
-    const std::lock_guard<std::mutex> lock(blas_scope_mutex);
-    if (--blas_scope_depth == 0) {
-        openblas_set_num_threads(blas_threads_before);
-    }
-}
-
-namespace {
 
 int64_t chunk_count(int64_t rows) {
     return (rows + kProjectionRows - 1) / kProjectionRows;
@@ -90,10 +47,8 @@ void linear(const float* in, int64_t rows, int64_t inner, const float* weight, c
     for (int64_t r = 0; r < rows; ++r) {
         std::copy(bias, bias + cols, out + r * cols);
     }
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<blasint>(rows),
-                static_cast<blasint>(cols), static_cast<blasint>(inner), 1.0f, in,
-                static_cast<blasint>(inner), weight, static_cast<blasint>(inner), 1.0f, out,
-                static_cast<blasint>(cols));
+    gemm({.trans_b = true, .m = rows, .n = cols, .k = inner}, in, inner, weight, inner, 1.0f, out,
+         cols);
 }
 
 // Sets `packed` up for dims. Zero-filled when the layout is new; buffers reused with the same
@@ -154,8 +109,8 @@ void scatter_qkv(const float* qkv, int64_t ld, int64_t row0, int64_t rows,
     }
 }
 
-// Projects the dims.batch * dims.tokens rows of x into `packed` in row chunks (OpenBLAS
-// sgemm), using (and growing) one chunk buffer per worker from `buffers`.
+// Projects the dims.batch * dims.tokens rows of x into `packed` in row chunks (gemm), using (and
+// growing) one chunk buffer per worker from `buffers`.
 void pack_qkv(const float* x, const AttentionWeights& weights, const detail::AttentionDims& dims,
               int threads, detail::PackedHeads& packed, std::vector<std::vector<float>>& buffers) {
     const int64_t e = dims.embed;
@@ -191,7 +146,7 @@ void project_out(const float* merged, int64_t rows, const AttentionWeights& weig
 }
 
 // The projection weights as the tile kernel reads them, W^T (in, out): the grouped path
-// multiplies each small group by them with its own kernel instead of sgemm, which would
+// multiplies each small group by them with the tile kernel instead of gemm, which would
 // repack the weights on every call and needs the bias copied into every output row first.
 struct ProjectionPanels {
     std::vector<float> qkv_t;  ///< (E, 3E)
@@ -332,7 +287,6 @@ FloatTensor attention_forward(const FloatTensor& x, const AttentionWeights& weig
     const int64_t e = dims.embed;
     const int64_t nh = dims.heads;
     const detail::BiasSource bias = detail::make_bias_source(weights.table, index, nh);
-    const BlasSingleThreadScope blas_threads;
     if (probs != nullptr) {
         *probs = FloatTensor({dims.batch, nh, n, n});
     }

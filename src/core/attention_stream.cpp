@@ -15,7 +15,6 @@ namespace {
 // Everything a streamed run keeps between the writer's calls; shared by the RowSource's
 // fill function (which the writer may call from a worker thread, never two at once).
 struct StreamState {
-    BlasSingleThreadScope blas_threads; ///< for the whole run, not per part
     InputItems read_items;
     AttentionWeights weights;
     EntryIndex index;

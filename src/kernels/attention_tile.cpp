@@ -7,7 +7,7 @@
 #include <cstdint>
 #include <immintrin.h>
 
-#if defined(__AVX512F__)
+#if defined(__AVX512F__) && !defined(__clang__)
 // GCC 12's AVX-512 headers start some intrinsics from _mm512_undefined_ps(), which
 // -Wuninitialized reports at every inlining site (GCC bug 105593): a false positive.
 #pragma GCC diagnostic ignored "-Wuninitialized"
@@ -240,19 +240,24 @@ constexpr MicroKernel const* micro_kernels[kMaxRows] = {
 
 #else
 
+// Row by row, p outer and j inner: each element is still one chain over p from its init
+// value, and the j loop vectorises (SSE2), which the dot-product order (p inner) cannot.
 void micro_generic(int64_t rb, int64_t cols, int64_t k, const float* a, int64_t lda, const float* b,
                    int64_t ldb, float* c, int64_t ldc, const float* row_scale,
                    const float* col_bias) {
     for (int64_t r = 0; r < rb; ++r) {
-        float* crow = c + r * ldc;
+        float* __restrict crow = c + r * ldc;
         for (int64_t j = 0; j < cols; ++j) {
-            float acc = row_scale != nullptr  ? crow[j] * row_scale[r]
-                        : col_bias != nullptr ? col_bias[j]
-                                              : 0.0f;
-            for (int64_t p = 0; p < k; ++p) {
-                acc += a[r * lda + p] * b[p * ldb + j];
+            crow[j] = row_scale != nullptr  ? crow[j] * row_scale[r]
+                      : col_bias != nullptr ? col_bias[j]
+                                            : 0.0f;
+        }
+        for (int64_t p = 0; p < k; ++p) {
+            const float av = a[r * lda + p];
+            const float* __restrict brow = b + p * ldb;
+            for (int64_t j = 0; j < cols; ++j) {
+                crow[j] += av * brow[j];
             }
-            crow[j] = acc;
         }
     }
 }

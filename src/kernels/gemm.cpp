@@ -13,7 +13,7 @@
 #include <cstdint>
 #include <immintrin.h>
 
-#if defined(__AVX512F__)
+#if defined(__AVX512F__) && !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wuninitialized" // GCC bug 105593, see attention_tile.cpp
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #endif
@@ -262,8 +262,9 @@ void micro_kernel(int64_t kc, const APanel& ap, const float* bp, float* c, int64
 #else
 
 // Plain loops over a small tile (the compiler may use SSE2 across j).
-void micro_kernel(int64_t kc, const APanel& ap, const float* bp, float* c, int64_t ldc, int64_t mr,
-                  int64_t nr, bool load) {
+template <bool Packed>
+void micro_kernel_a(int64_t kc, const APanel& ap, const float* bp, float* c, int64_t ldc,
+                    int64_t mr, int64_t nr, bool load) {
     float acc[MR][NR];
     for (int64_t r = 0; r < MR; ++r) {
         for (int64_t j = 0; j < NR; ++j) {
@@ -272,7 +273,7 @@ void micro_kernel(int64_t kc, const APanel& ap, const float* bp, float* c, int64
     }
     for (int64_t p = 0; p < kc; ++p) {
         for (int64_t r = 0; r < MR; ++r) {
-            const float av = ap.rows[r][p * ap.step];
+            const float av = Packed ? ap.rows[0][p * MR + r] : ap.rows[r][p];
             for (int64_t j = 0; j < NR; ++j) {
                 acc[r][j] += av * bp[p * NR + j];
             }
@@ -283,6 +284,12 @@ void micro_kernel(int64_t kc, const APanel& ap, const float* bp, float* c, int64
             c[r * ldc + j] = acc[r][j];
         }
     }
+}
+
+void micro_kernel(int64_t kc, const APanel& ap, const float* bp, float* c, int64_t ldc, int64_t mr,
+                  int64_t nr, bool load) {
+    (ap.step == MR ? micro_kernel_a<true> : micro_kernel_a<false>)(kc, ap, bp, c, ldc, mr, nr,
+                                                                   load);
 }
 
 #endif
