@@ -53,7 +53,7 @@ void reject_options(const VisualizeOptions& o, const std::vector<const char*>& n
 
 const std::vector<const char*> attention_only = {
     "--embed-dim", "--tokens", "--batch", "--weights", "--prefix", "--scale", "--save-weights"};
-const std::vector<const char*> init_options = {"--init", "--std"};
+const std::vector<const char*> init_options = {"--init", "--std", "--cpb", "--pretrained-window"};
 const std::vector<const char*> table_options = {"--heads", "--table", "--table-layout", "--seed"};
 const std::vector<const char*> scheme_options = {"--type",   "--num-buckets", "--max-distance",
                                                  "--causal", "--qlen",        "--klen",
@@ -73,6 +73,9 @@ std::optional<int64_t> parse_head(const std::string& text) {
 }
 
 std::string table_source(const TableOptions& t) {
+    if (!t.cpb.empty()) {
+        return fmt::format("swin v2 cpb {}", t.cpb);
+    }
     if (!t.table.empty()) {
         return fmt::format("table {}", t.table);
     }
@@ -218,6 +221,11 @@ Runner setup_visualize(CLI::App& app) {
         ->capture_default_str();
     table_group->add_option("--std", o.attn.table.std, "Init standard deviation (bias)")
         ->capture_default_str();
+    table_group->add_option(
+        "--cpb", o.attn.table.cpb,
+        "Swin V2 continuous bias: FILE:PREFIX of a block with cpb_mlp.* (bias)");
+    table_group->add_option("--pretrained-window", o.attn.table.pretrained_window,
+                            "--cpb: the window that normalises the coordinates, HxW");
     command->get_option("--input")->description(
         ".npy array to draw (2-d, 3-d per head, 4-d batch 0 per head); - = "
         "stdin. With --what attn: the attention input x, (N, E) or (B, N, E)");

@@ -14,5 +14,7 @@ Runner setup_bucket(CLI::App& app);
 Runner setup_bias(CLI::App& app);
 Runner setup_attn(CLI::App& app);
 Runner setup_visualize(CLI::App& app);
+Runner setup_inspect(CLI::App& app);
+Runner setup_resize(CLI::App& app);
 
 } // namespace rpb::cli
