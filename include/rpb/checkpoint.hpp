@@ -64,6 +64,11 @@ std::vector<CheckpointBias> find_biases(const SafetensorsFile& file);
 /// The bias tensor `name` described as find_biases does (rpb::Error when it is not one).
 CheckpointBias bias_of(const SafetensorsFile& file, const std::string& name);
 
+/// The (entries, heads) table of a resolved bias: the tensor itself, or for Swin V2 what its
+/// MLP makes at the bias's window. Throws rpb::Error as find_biases does, and when the bias
+/// is not resolved.
+FloatTensor bias_table(const SafetensorsFile& file, const CheckpointBias& bias);
+
 /// The projection family under `dir` ("" or ending with '.'): "qkv", "q,k,v",
 /// "query,key,value", "q_proj,k_proj,v_proj", or "" when none of them is there.
 std::string projection_family(const SafetensorsFile& file, const std::string& dir);

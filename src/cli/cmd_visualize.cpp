@@ -8,6 +8,7 @@
 #include "rpb/npy.hpp"
 #include "rpb/png.hpp"
 #include "rpb/visualize.hpp"
+#include "rpb/visualize_checkpoint.hpp"
 #include "table_options.hpp"
 
 #include <charconv>
@@ -32,6 +33,8 @@ struct VisualizeOptions {
     int cell = 0;
     std::string path = "-";
     bool force = false;
+    std::string checkpoint; ///< --checkpoint FILE: every table of it
+    std::string range = "shared";
 
     CLI::App* command = nullptr;
 };
@@ -157,6 +160,17 @@ HeatmapSpec array_spec(const VisualizeOptions& o, std::optional<int64_t> head) {
     return array_heatmap(array, head, path == "-" ? "standard input" : path);
 }
 
+// Every bias of a checkpoint: a row per block, a panel per head.
+HeatmapSpec checkpoint_spec(const VisualizeOptions& o) {
+    const std::vector<const char*> other = {"--what", "--view", "--head", "--input"};
+    for (const auto* names :
+         {&attention_only, &init_options, &table_options, &scheme_options, &other}) {
+        reject_options(o, *names, "--checkpoint (it draws every table of the file as it is)");
+    }
+    const CheckpointRange range = parse_checkpoint_range(o.range);
+    return checkpoint_heatmap(SafetensorsFile(o.checkpoint), range);
+}
+
 void run_visualize(const VisualizeOptions& o) {
     if (!o.what.empty() && o.what != "bucket" && o.what != "bias" && o.what != "attn") {
         throw UsageError(fmt::format("--what {}: expected bucket, bias or attn", o.what));
@@ -181,7 +195,11 @@ void run_visualize(const VisualizeOptions& o) {
     auto out = open_output(OutputOptions{o.path, "", o.force}, true);
 
     HeatmapSpec spec;
-    if (o.what == "attn") {
+    if (!o.checkpoint.empty()) {
+        spec = checkpoint_spec(o);
+    } else if (given(o, "--range")) {
+        throw UsageError("--range goes with --checkpoint");
+    } else if (o.what == "attn") {
         spec = attn_spec(o, head);
     } else if (o.what.empty() && !o.attn.input.empty()) {
         spec = array_spec(o, head);
@@ -247,6 +265,15 @@ Runner setup_visualize(CLI::App& app) {
                       fmt::format("Pixels per value, 1 to {} (default automatic: small maps "
                                   "readable, large ones bounded and reduced)",
                                   max_cell_px));
+    auto* whole = command->add_option_group("Whole checkpoint");
+    whole->add_option("--checkpoint", o.checkpoint,
+                      "Every relative position bias of a .safetensors checkpoint in one figure: "
+                      "a row per block, a panel per head");
+    whole
+        ->add_option("--range", o.range,
+                     "shared | per-block: one colour range for all tables, or each row scaled "
+                     "to its own max")
+        ->capture_default_str();
     auto* output = command->add_option_group("Output options");
     output->add_option("-o,--output", o.path, "PNG file; - is standard output")
         ->capture_default_str();

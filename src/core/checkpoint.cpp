@@ -299,6 +299,21 @@ ValueStats value_stats(const float* values, int64_t count) {
     return s;
 }
 
+FloatTensor bias_table(const SafetensorsFile& file, const CheckpointBias& b) {
+    if (!b.resolved) {
+        throw Error(fmt::format("{}: the scheme is unknown ({})", what(file, b.name), b.note));
+    }
+    if (b.kind == BiasKind::table) {
+        return file.read_float32(*file.find(b.name));
+    }
+    const std::string dir = b.name.substr(0, b.name.size() - cpb_suffix.size());
+    CpbMlp mlp;
+    mlp.w0 = file.read_float32(*file.find(b.name));
+    mlp.b0 = file.read_float32(*file.find(dir + "cpb_mlp.0.bias"));
+    mlp.w2 = file.read_float32(*file.find(dir + "cpb_mlp.2.weight"));
+    return cpb_table(mlp, b.scheme.window_h, b.scheme.window_w);
+}
+
 std::string projection_family(const SafetensorsFile& file, const std::string& dir) {
     return detail::projections_at(file, dir).family;
 }

@@ -85,6 +85,27 @@ expect_ok bias --cpb "$Z/tv_swin_v2.safetensors:features.1.0.attn" --window 12x1
 expect_eq "cpb at a new window" "$(npy_shape "$WORK/cpb12.npy")" "'shape': (2, 144, 144)"
 expect_ok visualize --cpb "$Z/tv_swin_v2.safetensors:features.3.0.attn" --window 8x8 -o "$WORK/cpb.png"
 
+# --- visualize --checkpoint: one figure of every table ----------------------------------------------
+png_size() { od -An -t u1 -j 16 -N 8 "$1" | awk '{ printf "%d %d", $1 * 16777216 + $2 * 65536 + $3 * 256 + $4, $5 * 16777216 + $6 * 65536 + $7 * 256 + $8 }'; }
+expect_ok visualize --checkpoint "$Z/tv_swin.safetensors" -o "$WORK/ck.png"
+expect_eq "png" "$(head -c 4 "$WORK/ck.png" | od -An -c | tr -d ' ')" "211PNG"
+expect_ok visualize --checkpoint "$Z/tv_swin.safetensors" --range per-block --cell 4 -o "$WORK/ck4.png"
+expect_ok visualize --checkpoint "$Z/tv_swin_v2.safetensors" -o "$WORK/ck2.png"
+expect_ok visualize --checkpoint "$Z/hf_t5.safetensors" -o "$WORK/t5.png"
+expect_ok visualize --checkpoint "$Z/hf_beit_shared.safetensors" -o "$WORK/beit.png"
+# 4 rows (blocks) of up to 4 panels: taller than wide only by the rows; --cell shrinks it
+read -r w h <<<"$(png_size "$WORK/ck.png")"
+read -r w4 h4 <<<"$(png_size "$WORK/ck4.png")"
+[ "$w4" -lt "$w" ] && [ "$h4" -lt "$h" ] && [ "$h" -gt 1000 ] && pass || fail "checkpoint figure sizes $w x $h, $w4 x $h4"
+expect_error 2 "--range wide: expected shared or per-block" visualize --checkpoint "$Z/tv_swin.safetensors" --range wide -o "$WORK/none.png"
+expect_error 2 "--window does not apply to --checkpoint (it draws every table of the file as it is)" \
+    visualize --checkpoint "$Z/tv_swin.safetensors" --window 7 -o "$WORK/none.png"
+expect_error 2 "--range goes with --checkpoint" visualize --range per-block -o "$WORK/none.png"
+expect_error 1 "$Z/bad_index.safetensors: features.1.0.attn.relative_position_index does not match the table features.1.0.attn.relative_position_bias_table of 169 entries: 49 tokens per window; 2d 7x7 (differs at token pair (0, 5): 78 vs 79)" \
+    visualize --checkpoint "$Z/bad_index.safetensors" -o "$WORK/none.png"
+expect_error 1 "$Z/t5_x.npy: safetensors header size 379676406402707 exceeds the limit of 100000000 bytes" \
+    visualize --checkpoint "$Z/t5_x.npy" -o "$WORK/none.png"
+
 # --- errors: one line, exit 1, nothing written ------------------------------------------------------
 expect_error 1 "$Z/tv_swin.safetensors: no attention block at prefix 'features.1': expected qkv.weight (timm, torchvision), q/k/v.weight (HF T5), {self,attention}.query.weight (HF Swin, BEiT) or q_proj.weight (torchscale, zeta) under it; attention blocks under it: features.1.0.attn, features.1.1.attn" \
     attn --weights "$Z/tv_swin.safetensors" --prefix features.1 -o "$WORK/none.npy"
@@ -120,5 +141,6 @@ expect_eq "no raw escape" "$(printf '%s' "$out" | tr -d '\n' | tr -d '[:print:]'
 expect_ls() { [ -e "$1" ] && fail "$1 was written" || pass; }
 expect_ls "$WORK/none.npy"
 expect_ls "$WORK/none.txt"
+expect_ls "$WORK/none.png"
 
 finish
