@@ -54,15 +54,6 @@ std::optional<CheckpointAttention> load_block(const AttnOptions& o, const Safete
     return load_attention(file, o.prefix, embed_dim, o.table.given_heads());
 }
 
-bool scheme_given(const SchemeOptions& s) {
-    bool given =
-        s.type_option->count() > 0 || s.window_option->count() > 0 || s.cls_option->count() > 0;
-    for (const CLI::Option* option : s.t5_options) {
-        given = given || (option != nullptr && option->count() > 0);
-    }
-    return given;
-}
-
 void check_input_layout(const std::string& path, const Shape& shape, DType dtype) {
     if (shape.size() != 2 && shape.size() != 3) {
         throw Error(fmt::format("--input {}: expected shape (N, E) or (B, N, E), found {}", path,
@@ -193,7 +184,7 @@ AttnSetup prepare_attention(const AttnOptions& o, InputReading reading) {
         block = load_block(o, *file);
     }
     Scheme scheme = make_scheme(o.scheme);
-    if (!scheme_given(o.scheme) && block && block->bias && block->bias->resolved) {
+    if (!scheme_options_given(o.scheme) && block && block->bias && block->bias->resolved) {
         scheme = block->bias->scheme;
     }
     if (scheme.type == SchemeType::t5) {

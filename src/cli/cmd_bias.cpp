@@ -26,7 +26,7 @@ struct BiasOptions {
 };
 
 void run_bias(const BiasOptions& o) {
-    const Scheme scheme = make_scheme(o.scheme);
+    const Scheme scheme = scheme_for_table(o.table, o.scheme);
     const OutputFormat format = resolve_format(o.output);
     std::optional<int64_t> batch;
     if (o.batch_option->count() > 0) {

@@ -62,6 +62,9 @@ nlohmann::json to_json(const CheckpointBias& b) {
         {"num_buckets", b.resolved && s.type == SchemeType::t5 ? nlohmann::json(s.t5.num_buckets)
                                                                : nlohmann::json()},
         {"causal", b.resolved && s.type == SchemeType::t5 && !s.t5.bidirectional},
+        // Checkpoints do not store it: 128 is the HF T5 / torchscale default (or the config's).
+        {"max_distance", b.resolved && s.type == SchemeType::t5 ? nlohmann::json(s.t5.max_distance)
+                                                                : nlohmann::json()},
         {"entries", b.entries},
         {"heads", b.heads},
         {"layout", b.kind == BiasKind::cpb ? "mlp" : "entries-heads"},

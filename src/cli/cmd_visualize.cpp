@@ -91,7 +91,7 @@ std::string table_source(const TableOptions& t) {
 // The bias needs the table's heads to check --head: resolve_table gives them.
 HeatmapSpec bias_spec(const VisualizeOptions& o, std::optional<int64_t> head) {
     reject_options(o, attention_only, "--what bias");
-    const Scheme scheme = make_scheme(o.attn.scheme);
+    const Scheme scheme = scheme_for_table(o.attn.table, o.attn.scheme);
     const BiasView view = o.view.empty() ? default_bias_view(scheme) : parse_bias_view(o.view);
     const FloatTensor table = resolve_table(o.attn.table, scheme);
     return bias_heatmap(scheme, table, view, head, table_source(o.attn.table));

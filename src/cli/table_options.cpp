@@ -1,6 +1,7 @@
 #include "table_options.hpp"
 
 #include "cli_common.hpp"
+#include "rpb/checkpoint.hpp"
 #include "rpb/error.hpp"
 #include "rpb/npy.hpp"
 #include "rpb/output_file.hpp"
@@ -121,6 +122,30 @@ FloatTensor resolve_table(const TableOptions& o, const Scheme& scheme) {
     }
     return init_table(scheme.num_entries(), o.heads, parse_table_init(o.init),
                       static_cast<float>(o.std), o.seed);
+}
+
+Scheme scheme_for_table(const TableOptions& o, const SchemeOptions& options) {
+    Scheme scheme = make_scheme(options);
+    if (o.cpb.empty() || scheme_options_given(options)) {
+        return scheme;
+    }
+    const TableSpec spec = parse_table_spec(o.cpb);
+    const SafetensorsFile file(spec.path);
+    std::string name = spec.name;
+    if (!name.empty() && name.back() != '.') {
+        name += '.';
+    }
+    name += "cpb_mlp.0.weight";
+    if (file.find(name) == nullptr) {
+        return scheme; // cpb_from_file names what is missing
+    }
+    const CheckpointBias bias = bias_of(file, name);
+    if (!bias.resolved) {
+        throw UsageError(fmt::format("--cpb {}: the block has no relative_position_index or "
+                                     "relative_coords_table to tell its window: give --window HxW",
+                                     o.cpb));
+    }
+    return bias.scheme;
 }
 
 void save_table(const std::string& path, const FloatTensor& table, SchemeType type) {

@@ -2,6 +2,7 @@
 // --table-layout, --init, --std, --seed.
 #pragma once
 
+#include "cli_common.hpp"
 #include "rpb/scheme.hpp"
 #include "rpb/tensor.hpp"
 
@@ -35,6 +36,10 @@ void add_table_options(CLI::App& command, TableOptions& options, bool with_init)
 /// The (entries, heads) table: read from --table, made by a Swin V2 MLP (--cpb), or
 /// initialised from --init/--std/--seed.
 FloatTensor resolve_table(const TableOptions& options, const Scheme& scheme);
+
+/// The scheme the options give; with --cpb and no scheme option, the Swin V2 block's own
+/// window (from its relative_position_index or relative_coords_table).
+Scheme scheme_for_table(const TableOptions& table, const SchemeOptions& scheme);
 
 /// Writes a table to FILE as .npy or .safetensors (named as the scheme's models name it),
 /// whole or not at all. Throws UsageError for another extension.

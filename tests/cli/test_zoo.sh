@@ -81,6 +81,8 @@ expect_eq "rpbtool vit tokens" "$(npy_shape "$WORK/vit.npy")" "'shape': (1, 17, 
 # --- bias --cpb: the table Swin V2's MLP makes ----------------------------------------------------
 expect_ok bias --cpb "$Z/tv_swin_v2.safetensors:features.1.0.attn" --window 8x8 -o "$WORK/cpb.npy"
 expect_close "cpb bias" "$WORK/cpb.npy" "$Z/tv_swin_v2_bias.npy" 1e-5
+expect_ok bias --cpb "$Z/tv_swin_v2.safetensors:features.1.0.attn" -o "$WORK/cpb_own.npy"
+expect_same_file "cpb window from the block's index" "$WORK/cpb.npy" "$WORK/cpb_own.npy"
 expect_ok bias --cpb "$Z/tv_swin_v2.safetensors:features.1.0.attn" --window 12x12 --pretrained-window 8x8 -o "$WORK/cpb12.npy"
 expect_eq "cpb at a new window" "$(npy_shape "$WORK/cpb12.npy")" "'shape': (2, 144, 144)"
 expect_ok visualize --cpb "$Z/tv_swin_v2.safetensors:features.3.0.attn" --window 8x8 -o "$WORK/cpb.png"
@@ -117,8 +119,8 @@ expect_error 1 "$Z/bad_cpb.safetensors: features.1.0.attn.cpb_mlp: cpb_mlp.0.wei
     inspect "$Z/bad_cpb.safetensors"
 expect_error 1 "--cpb $Z/bad_cpb.safetensors:features.1.0.attn: cpb_mlp.0.weight has shape (512, 3), expected (hidden, 2)" \
     bias --cpb "$Z/bad_cpb.safetensors:features.1.0.attn" --window 8x8 -o "$WORK/none.npy"
-expect_error 2 "--cpb $Z/tv_swin_v2.safetensors:features.1.0.attn: a Swin V2 bias needs a 2d window without class token (--window HxW), not t5: 32 buckets, max distance 128, bidirectional, q=128 k=128" \
-    bias --cpb "$Z/tv_swin_v2.safetensors:features.1.0.attn"
+expect_error 2 "--cpb $Z/tv_swin_v2.safetensors:features.1.0.attn: a Swin V2 bias needs a 2d window without class token (--window HxW), not 1d window 8 (15 entries)" \
+    bias --cpb "$Z/tv_swin_v2.safetensors:features.1.0.attn" --window 8
 head -c 1000 "$Z/tv_swin.safetensors" >"$WORK/truncated.safetensors"
 expect_error 1 "$WORK/truncated.safetensors: safetensors header size 5944 exceeds the file (1000 bytes)" inspect "$WORK/truncated.safetensors"
 head -c 200000 "$Z/tv_swin.safetensors" >"$WORK/short.safetensors"
