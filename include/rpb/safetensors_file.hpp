@@ -30,6 +30,8 @@ public:
     /// Maps `path` (a regular file; "-" or a pipe is read whole) and validates it.
     /// Throws rpb::Error "<path>: cannot open: ..." or the parse_safetensors messages.
     explicit SafetensorsFile(const std::string& path);
+    /// The same over bytes already in memory (tests, fuzzing); `origin` names them.
+    SafetensorsFile(std::vector<std::byte> bytes, std::string origin);
     ~SafetensorsFile();
     SafetensorsFile(const SafetensorsFile&) = delete;
     SafetensorsFile& operator=(const SafetensorsFile&) = delete;
@@ -52,6 +54,8 @@ public:
     std::span<const std::byte> file_bytes() const { return {data_, size_}; }
 
 private:
+    void index(); ///< validates the header and fills entries_ (unmaps on error)
+
     std::string origin_;
     const std::byte* data_ = nullptr;
     size_t size_ = 0;

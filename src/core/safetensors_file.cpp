@@ -40,6 +40,17 @@ SafetensorsFile::SafetensorsFile(const std::string& path) : origin_(path) {
         data_ = owned_.data();
         size_ = owned_.size();
     }
+    index();
+}
+
+SafetensorsFile::SafetensorsFile(std::vector<std::byte> bytes, std::string origin)
+    : origin_(std::move(origin)), owned_(std::move(bytes)) {
+    data_ = owned_.data();
+    size_ = owned_.size();
+    index();
+}
+
+void SafetensorsFile::index() {
     try {
         std::vector<detail::SafetensorsEntry> parsed;
         const uint64_t start =
