@@ -179,6 +179,14 @@ resize_checkpoint(const SafetensorsFile& file, int64_t to_h, int64_t to_w,
     std::vector<ResizedTensor> changes;
     auto new_index = [&](const std::string& name, const Scheme& to) {
         const auto& entry = *file.find(name);
+        // (N*N,) entries: bounded so that the buffer stays a sane size (Swin V2 goes to 24x24).
+        constexpr int64_t max_tokens = 4096;
+        if (to.num_queries() > max_tokens) {
+            throw UsageError(fmt::format("--to {}x{}: the index buffer {} would hold {}^2 "
+                                         "entries; at most {} tokens per window",
+                                         to_h, to_w, detail::printable(name, 200), to.num_queries(),
+                                         max_tokens));
+        }
         const IntTensor map = index_map(to);
         Replacement r;
         r.dtype = entry.dtype;

@@ -79,6 +79,8 @@ expect_error 1 "$Z/hf_t5.safetensors: no 2d window table to resize (inspect list
     resize --checkpoint "$Z/hf_t5.safetensors" --to 12 -o "$WORK/x.safetensors"
 expect_error 1 "$Z/bad_index.safetensors: features.1.0.attn.relative_position_index does not match the table features.1.0.attn.relative_position_bias_table of 169 entries: 49 tokens per window; 2d 7x7 (differs at token pair (0, 5): 78 vs 79)" \
     resize --checkpoint "$Z/bad_index.safetensors" --to 12 -o "$WORK/x.safetensors"
+expect_error 2 "--to 65x64: the index buffer features.1.0.attn.relative_position_index would hold 4160^2 entries; at most 4096 tokens per window" \
+    resize --checkpoint "$Z/tv_swin.safetensors" --to 65x64 -o "$WORK/x.safetensors"
 run resize --table "$T" --window 8x8 --to 12 -o "$WORK/x.npy"
 expect_eq "wrong --window" "$status" "1"
 [ -e "$WORK/x.npy" ] || [ -e "$WORK/x.safetensors" ] && fail "an error left output behind" || pass
