@@ -141,7 +141,10 @@ std::string text_report(const SafetensorsFile& file, const std::vector<Checkpoin
 void run_inspect(const InspectOptions& o) {
     const OutputFormat format = resolve_format(o.output);
     if (format != OutputFormat::text && format != OutputFormat::json) {
-        throw UsageError(fmt::format("--format for inspect: expected text or json"));
+        throw UsageError(
+            o.output.format.empty()
+                ? fmt::format("-o {}: inspect writes text or json (.txt, .json)", o.output.path)
+                : fmt::format("--format {}: inspect writes text or json", o.output.format));
     }
     const SafetensorsFile file(o.file);
     const std::vector<CheckpointBias> biases = find_biases(file);

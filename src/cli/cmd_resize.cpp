@@ -61,9 +61,6 @@ void resize_one_table(const ResizeOptions& o, int64_t to_h, int64_t to_w) {
         }
     }
     const FloatTensor resized = resize_table(table, from, to_h, to_w);
-    if (o.output.empty() || o.output == "-") {
-        throw UsageError("resize needs -o OUT.npy or OUT.safetensors");
-    }
     save_table(o.output, resized, SchemeType::window2d);
 }
 
@@ -78,6 +75,9 @@ void run_resize(const ResizeOptions& o) {
     int64_t to_w = 0;
     window_of("--to", o.to, to_h, to_w);
     if (!o.table.empty()) {
+        if (o.output.empty() || o.output == "-") {
+            throw UsageError("resize --table needs -o OUT.npy or OUT.safetensors");
+        }
         resize_one_table(o, to_h, to_w);
         return;
     }

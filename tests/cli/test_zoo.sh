@@ -121,6 +121,9 @@ expect_error 1 "--cpb $Z/bad_cpb.safetensors:features.1.0.attn: cpb_mlp.0.weight
     bias --cpb "$Z/bad_cpb.safetensors:features.1.0.attn" --window 8x8 -o "$WORK/none.npy"
 expect_error 2 "--cpb $Z/tv_swin_v2.safetensors:features.1.0.attn: a Swin V2 bias needs a 2d window without class token (--window HxW), not 1d window 8 (15 entries)" \
     bias --cpb "$Z/tv_swin_v2.safetensors:features.1.0.attn" --window 8
+expect_error 2 "--format csv: inspect writes text or json" inspect "$Z/hf_t5.safetensors" --format csv
+expect_error 2 "-o $WORK/none.npy: inspect writes text or json (.txt, .json)" inspect "$Z/hf_t5.safetensors" -o "$WORK/none.npy"
+expect_error 2 "resize --table needs -o OUT.npy or OUT.safetensors" resize --table "$Z/beit_table_7x7_cls.npy" --window 7 --to 8
 head -c 1000 "$Z/tv_swin.safetensors" >"$WORK/truncated.safetensors"
 expect_error 1 "$WORK/truncated.safetensors: safetensors header size 5944 exceeds the file (1000 bytes)" inspect "$WORK/truncated.safetensors"
 head -c 200000 "$Z/tv_swin.safetensors" >"$WORK/short.safetensors"
