@@ -14,7 +14,7 @@ cxx=${FUZZ_CXX:-clang++}
 cmake -S "$root" -B "$build" -G Ninja -DCMAKE_CXX_COMPILER="$cxx" \
       -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRPB_FUZZ=ON -DRPB_TESTS=OFF >/dev/null
 # Only the fuzz targets: rpbtool is not linked against the sanitizer runtimes.
-cmake --build "$build" --target fuzz_npy fuzz_safetensors fuzz_idx -j "$jobs"
+cmake --build "$build" --target fuzz_npy fuzz_safetensors fuzz_idx fuzz_checkpoint -j "$jobs"
 
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
@@ -24,7 +24,7 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
 
 status=0
-for format in npy safetensors idx; do
+for format in npy safetensors idx checkpoint; do
     corpus="$scratch/$format"
     mkdir -p "$corpus" "$root/fuzz-out/$format"
     cp "$root/tests/fuzz/corpus/$format"/* "$corpus"/

@@ -26,6 +26,7 @@ enum class ValueScale {
 struct Panel {
     std::string title;  ///< e.g. "head 0"
     FloatTensor values; ///< rank 2, (rows, cols); every panel of a spec has the same shape
+    int64_t slot = -1;  ///< grid position (row-major); -1: the one after the previous panel
 };
 
 struct HeatmapSpec {
@@ -37,15 +38,15 @@ struct HeatmapSpec {
     int64_t x_first = 0;     ///< tick label of column 0 (e.g. -6 for a Swin 13x13 table)
     int64_t y_first = 0;     ///< tick label of row 0
     ValueScale scale = ValueScale::linear;
-    const Colormap* colormap = nullptr; ///< nullptr: rdbu for symmetric, viridis otherwise
+    int64_t columns = 0;                 ///< panels per grid row; 0: near-square automatic
+    std::vector<std::string> row_labels; ///< drawn left of grid row r (e.g. a block's name)
+    const Colormap* colormap = nullptr;  ///< nullptr: rdbu for symmetric, viridis otherwise
     /// Pixels per cell. 0 = automatic: clamp(512 / max(rows, cols), 1, 48), shrunk, and then
     /// values reduced 1:k, until no panel side exceeds max_panel_px and the image fits in
     /// max_side_px per side. A given cell_px is used as is, never reduced.
     int cell_px = 0;
     int max_panel_px = 1024;
     int max_side_px = 4096;
-    /// Panels per row of the grid; 0 = automatic (near-square). E.g. the heads of a block.
-    int64_t columns = 0;
 };
 
 /// A rectangle of pixels: [x, x + width) x [y, y + height).

@@ -1,11 +1,13 @@
 #include "attn_options.hpp"
 
 #include "rpb/array.hpp"
+#include "rpb/checkpoint_attention.hpp"
 #include "rpb/error.hpp"
 #include "rpb/npy.hpp"
 #include "rpb/output_file.hpp"
 #include "rpb/random.hpp"
 #include "rpb/safetensors.hpp"
+#include "rpb/swin_v2.hpp"
 #include "rpb/worker_thread.hpp"
 
 #include <cmath>
@@ -24,42 +26,32 @@ std::string with_dot(const std::string& prefix) {
     return prefix.empty() || prefix.back() == '.' ? prefix : prefix + ".";
 }
 
-// The checkpoint's tensors under the prefix, as float32 (the names attention may use).
-std::map<std::string, FloatTensor> load_weight_tensors(const AttnOptions& o) {
-    const TensorMap all = read_safetensors(o.weights);
+// The checkpoint mapped, and the attention block under --prefix (any family's names).
+std::optional<CheckpointAttention> load_block(const AttnOptions& o, const SafetensorsFile& file) {
     const std::string prefix = with_dot(o.prefix);
-    std::map<std::string, FloatTensor> tensors;
-    for (const auto& [name, array] : all) {
-        if (name.compare(0, prefix.size(), prefix) == 0) {
-            tensors.emplace(name, to_float32(array, fmt::format("{}:{}", o.weights, name)));
-        }
+    bool any = false;
+    for (const auto& e : file.entries()) {
+        any = any || e.name.compare(0, prefix.size(), prefix) == 0;
     }
-    if (tensors.empty()) {
+    if (!any) {
         std::string names;
         int shown = 0;
-        for (const auto& entry : all) {
+        for (const auto& entry : file.entries()) {
             if (shown++ == 8) {
-                names += fmt::format(", ... ({} in all)", all.size());
+                names += fmt::format(", ... ({} in all)", file.entries().size());
                 break;
             }
-            names += (names.empty() ? "" : ", ") + entry.first;
+            names += (names.empty() ? "" : ", ") + entry.name;
         }
         throw Error(fmt::format("--weights {}: no tensor names start with --prefix '{}'; it "
                                 "holds: {}",
                                 o.weights, o.prefix, names));
     }
-    return tensors;
-}
-
-// A dimension of a checkpoint tensor, when present: how E and H are found when the user
-// did not give --embed-dim / --heads.
-std::optional<int64_t> tensor_dim(const std::map<std::string, FloatTensor>& tensors,
-                                  const std::string& name, int64_t axis) {
-    auto it = tensors.find(name);
-    if (it == tensors.end() || it->second.rank() != 2) {
-        return std::nullopt;
+    std::optional<int64_t> embed_dim;
+    if (o.embed_dim_option->count() > 0) {
+        embed_dim = o.embed_dim;
     }
-    return it->second.dim(axis);
+    return load_attention(file, o.prefix, embed_dim, o.table.given_heads());
 }
 
 void check_input_layout(const std::string& path, const Shape& shape, DType dtype) {
@@ -184,43 +176,43 @@ AttnSetup prepare_attention(const AttnOptions& o, InputReading reading) {
         input = load_input(o.input);
         run.input_was_2d = input.was_2d;
     }
-    SchemeOptions scheme_options = o.scheme;
-    Scheme probe = make_scheme(o.scheme);
-    if (probe.type == SchemeType::t5) {
+    // The checkpoint's block first: without scheme options its table says the scheme.
+    std::unique_ptr<SafetensorsFile> file;
+    std::optional<CheckpointAttention> block;
+    if (!o.weights.empty()) {
+        file = std::make_unique<SafetensorsFile>(o.weights);
+        block = load_block(o, *file);
+    }
+    Scheme scheme = make_scheme(o.scheme);
+    if (!scheme_options_given(o.scheme) && block && block->bias && block->bias->resolved) {
+        scheme = block->bias->scheme;
+    }
+    if (scheme.type == SchemeType::t5) {
         const bool qlen_given = o.scheme.t5_options[3]->count() > 0;
-        int64_t n = probe.qlen;
+        int64_t n = scheme.qlen;
         if (!o.input.empty()) {
             n = input.shape[1];
         } else if (o.tokens_option->count() > 0) {
             n = o.tokens;
         }
-        if (qlen_given && n != probe.qlen) {
+        if (qlen_given && n != scheme.qlen) {
             throw UsageError(
-                fmt::format("--qlen {} does not match the {} tokens of the input", probe.qlen, n));
+                fmt::format("--qlen {} does not match the {} tokens of the input", scheme.qlen, n));
         }
         if (o.scheme.t5_options[4]->count() > 0 && o.scheme.klen != n) {
             throw UsageError(fmt::format(
                 "--klen {}: self-attention has as many keys as queries ({})", o.scheme.klen, n));
         }
-        scheme_options.qlen = n;
-        scheme_options.klen = n;
+        scheme.qlen = n;
+        scheme.klen = n;
     }
-    run.scheme = make_scheme(scheme_options);
+    scheme.validate();
+    run.scheme = scheme;
     const int64_t n = run.scheme.num_queries();
 
-    // Weights: a checkpoint, or seeded init; E and H come from the checkpoint unless given.
-    std::map<std::string, FloatTensor> checkpoint;
-    if (!o.weights.empty()) {
-        checkpoint = load_weight_tensors(o);
-    }
-    const std::string p = with_dot(o.prefix);
-    run.embed_dim = o.embed_dim;
-    if (o.embed_dim_option->count() == 0 && !checkpoint.empty()) {
-        run.embed_dim =
-            tensor_dim(checkpoint, p + "qkv.weight", 1)
-                .value_or(tensor_dim(checkpoint, p + "q.weight", 1).value_or(o.embed_dim));
-    }
-    if (!o.input.empty() && o.embed_dim_option->count() == 0 && checkpoint.empty()) {
+    // E and H come from the checkpoint unless given.
+    run.embed_dim = block ? block->embed_dim : o.embed_dim;
+    if (!o.input.empty() && o.embed_dim_option->count() == 0 && !block) {
         run.embed_dim = input.shape[2];
     }
     if (run.embed_dim < 1 || run.embed_dim > max_embed_dim) {
@@ -236,11 +228,13 @@ AttnSetup prepare_attention(const AttnOptions& o, InputReading reading) {
     if (!o.table.given_heads()) {
         if (table) {
             run.heads = table->dim(1);
-        } else if (!checkpoint.empty()) {
-            run.heads =
-                tensor_dim(checkpoint, p + "relative_position_bias_table", 1)
-                    .value_or(tensor_dim(checkpoint, p + "relative_attention_bias.weight", 1)
-                                  .value_or(o.table.heads));
+        } else if (block) {
+            run.heads = block->heads;
+            if (run.heads == 0) {
+                throw UsageError(fmt::format("--weights {}: the block '{}' has no table to tell "
+                                             "its heads: give --heads (or --table)",
+                                             o.weights, block->prefix));
+            }
         }
     }
     if (run.heads < 1 || run.heads > run.embed_dim || run.embed_dim % run.heads != 0) {
@@ -248,11 +242,27 @@ AttnSetup prepare_attention(const AttnOptions& o, InputReading reading) {
                                      "heads that divide the model width",
                                      run.embed_dim, run.heads));
     }
-    AttentionWeights weights =
-        checkpoint.empty()
-            ? init_weights(run.embed_dim, run.heads, run.scheme.num_entries(), o.table.seed)
-            : weights_from_tensors(checkpoint, o.prefix, run.embed_dim, run.heads,
-                                   run.scheme.num_entries(), !table.has_value());
+    AttentionWeights weights;
+    if (!block) {
+        weights = init_weights(run.embed_dim, run.heads, run.scheme.num_entries(), o.table.seed);
+    } else {
+        weights = std::move(block->weights);
+        if (block->swin_v2) {
+            if (run.scheme.type != SchemeType::window2d || run.scheme.cls_token) {
+                throw UsageError(fmt::format("--prefix {}: a Swin V2 block needs a 2d window "
+                                             "without class token, not {}",
+                                             block->prefix, run.scheme.describe()));
+            }
+            if (!table) {
+                table = cpb_table(block->cpb, run.scheme.window_h, run.scheme.window_w);
+            }
+            run.logit_scale = std::move(block->logit_scale);
+        } else if (!table && weights.table.size() == 0) {
+            throw Error(fmt::format("--weights {}: the block '{}' has no relative position bias "
+                                    "table (nor one it shares): name one with --table FILE:NAME",
+                                    o.weights, block->prefix));
+        }
+    }
     if (table) {
         weights.table = std::move(*table);
     }
@@ -303,12 +313,14 @@ AttnSetup prepare_attention(const AttnOptions& o, InputReading reading) {
             throw UsageError(fmt::format("--scale {}: expected a finite number", o.scale));
         }
         run.config.scale = static_cast<float>(o.scale);
+    } else if (block && block->family == "q,k,v") {
+        run.config.scale = 1.0f; // HF T5 folds the scale into its initialisation
     }
     run.scale =
         run.config.scale.value_or(1.0f / std::sqrt(static_cast<float>(run.embed_dim / run.heads)));
     run.weights = std::move(weights);
     if (run.reader) {
-        if (reading != InputReading::whole &&
+        if (reading != InputReading::whole && !run.logit_scale &&
             attention_group_items(run.x_shape[0], run.x_shape[1]) > 0) {
             if (reading == InputReading::streamed_checked) {
                 check_streamed_input(*run.reader, o.input);
@@ -328,8 +340,10 @@ AttnRun run_attention(const AttnOptions& o, bool want_probs) {
     AttnRun run;
     static_cast<AttnSetup&>(run) = prepare_attention(o, InputReading::whole);
     const EntryIndex index(run.scheme);
-    run.output =
-        attention_forward(run.x, run.weights, index, run.config, want_probs ? &run.probs : nullptr);
+    FloatTensor* probs = want_probs ? &run.probs : nullptr;
+    run.output = run.logit_scale ? swin_v2_attention(run.x, run.weights, *run.logit_scale, index,
+                                                     run.config, probs)
+                                 : attention_forward(run.x, run.weights, index, run.config, probs);
     return run;
 }
 

@@ -51,6 +51,8 @@ struct AttnSetup {
     /// Set when the input is a file streamed piece by piece (many windows); its values
     /// have all been checked already.
     std::unique_ptr<NpyFileReader> reader;
+    /// Swin V2 (a cpb_mlp block): cosine attention with these per-head logit scales.
+    std::optional<FloatTensor> logit_scale;
     std::string describe() const;
 };
 

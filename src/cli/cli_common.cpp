@@ -114,6 +114,15 @@ Scheme make_scheme(const SchemeOptions& o) {
     return scheme;
 }
 
+bool scheme_options_given(const SchemeOptions& s) {
+    bool given =
+        s.type_option->count() > 0 || s.window_option->count() > 0 || s.cls_option->count() > 0;
+    for (const CLI::Option* option : s.t5_options) {
+        given = given || (option != nullptr && option->count() > 0);
+    }
+    return given;
+}
+
 nlohmann::json scheme_params(const Scheme& s) {
     switch (s.type) {
     case SchemeType::t5:

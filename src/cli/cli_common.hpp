@@ -39,6 +39,9 @@ void add_scheme_options(CLI::App& command, SchemeOptions& options);
 /// and validates the scheme. Throws UsageError naming the option.
 Scheme make_scheme(const SchemeOptions& options);
 
+/// Whether any scheme option was given (else a checkpoint's table may say the scheme).
+bool scheme_options_given(const SchemeOptions& options);
+
 /// The scheme's parameters for the JSON "params" object.
 nlohmann::json scheme_params(const Scheme& scheme);
 

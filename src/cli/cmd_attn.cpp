@@ -4,6 +4,7 @@
 #include "commands.hpp"
 #include "rpb/attention_stream.hpp"
 #include "rpb/error.hpp"
+#include "rpb/swin_v2.hpp"
 
 #include <algorithm>
 #include <fmt/format.h>
@@ -76,14 +77,19 @@ void run_attn(const AttnCommandOptions& o) {
     AttnSetup setup = prepare_attention(o.attn, reading);
     const nlohmann::json params = attn_params(setup, o.attn);
     const OutputMeta meta{"attn", std::string(scheme_type_name(setup.scheme.type)), params};
-    if (!want_probs && attention_group_items(setup.x_shape[0], setup.x_shape[1]) > 0) {
+    if (!want_probs && !setup.logit_scale &&
+        attention_group_items(setup.x_shape[0], setup.x_shape[1]) > 0) {
         write_tensor(*out, format, streamed_rows(setup, o.attn.input), meta);
         out->commit();
         return;
     }
     FloatTensor probs;
-    FloatTensor output = attention_forward(setup.x, setup.weights, EntryIndex(setup.scheme),
-                                           setup.config, want_probs ? &probs : nullptr);
+    FloatTensor output = setup.logit_scale
+                             ? swin_v2_attention(setup.x, setup.weights, *setup.logit_scale,
+                                                 EntryIndex(setup.scheme), setup.config,
+                                                 want_probs ? &probs : nullptr)
+                             : attention_forward(setup.x, setup.weights, EntryIndex(setup.scheme),
+                                                 setup.config, want_probs ? &probs : nullptr);
     if (setup.input_was_2d) {
         output = FloatTensor({output.dim(1), output.dim(2)}, std::move(output.storage()));
     }

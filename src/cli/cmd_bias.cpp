@@ -26,7 +26,7 @@ struct BiasOptions {
 };
 
 void run_bias(const BiasOptions& o) {
-    const Scheme scheme = make_scheme(o.scheme);
+    const Scheme scheme = scheme_for_table(o.table, o.scheme);
     const OutputFormat format = resolve_format(o.output);
     std::optional<int64_t> batch;
     if (o.batch_option->count() > 0) {
@@ -51,9 +51,10 @@ void run_bias(const BiasOptions& o) {
     if (batch) {
         params["batch"] = *batch;
     }
-    params["table"] =
-        o.table.table.empty() ? nlohmann::json(o.table.init) : nlohmann::json(o.table.table);
-    if (o.table.table.empty()) {
+    params["table"] = !o.table.cpb.empty()    ? nlohmann::json("cpb " + o.table.cpb)
+                      : o.table.table.empty() ? nlohmann::json(o.table.init)
+                                              : nlohmann::json(o.table.table);
+    if (o.table.table.empty() && o.table.cpb.empty()) {
         params["std"] = o.table.std;
         params["seed"] = o.table.seed;
     }

@@ -9,6 +9,7 @@
 #include "rpb/npy.hpp"
 #include "rpb/png.hpp"
 #include "rpb/visualize.hpp"
+#include "rpb/visualize_checkpoint.hpp"
 #include "rpb/vit_pictures.hpp"
 #include "table_options.hpp"
 
@@ -39,6 +40,8 @@ struct VisualizeOptions {
     int64_t layer = -1;
     int64_t image = 0;
     std::string data = "/usr/share/datasets/fashion-mnist";
+    std::string checkpoint; ///< --checkpoint FILE: every table of it
+    std::string range = "shared";
 
     CLI::App* command = nullptr;
 };
@@ -60,7 +63,7 @@ void reject_options(const VisualizeOptions& o, const std::vector<const char*>& n
 
 const std::vector<const char*> attention_only = {
     "--embed-dim", "--tokens", "--batch", "--weights", "--prefix", "--scale", "--save-weights"};
-const std::vector<const char*> init_options = {"--init", "--std"};
+const std::vector<const char*> init_options = {"--init", "--std", "--cpb", "--pretrained-window"};
 const std::vector<const char*> table_options = {"--heads", "--table", "--table-layout", "--seed"};
 const std::vector<const char*> scheme_options = {"--type",   "--num-buckets", "--max-distance",
                                                  "--causal", "--qlen",        "--klen",
@@ -80,6 +83,9 @@ std::optional<int64_t> parse_head(const std::string& text) {
 }
 
 std::string table_source(const TableOptions& t) {
+    if (!t.cpb.empty()) {
+        return fmt::format("swin v2 cpb {}", t.cpb);
+    }
     if (!t.table.empty()) {
         return fmt::format("table {}", t.table);
     }
@@ -92,7 +98,7 @@ std::string table_source(const TableOptions& t) {
 // The bias needs the table's heads to check --head: resolve_table gives them.
 HeatmapSpec bias_spec(const VisualizeOptions& o, std::optional<int64_t> head) {
     reject_options(o, attention_only, "--what bias");
-    const Scheme scheme = make_scheme(o.attn.scheme);
+    const Scheme scheme = scheme_for_table(o.attn.table, o.attn.scheme);
     const BiasView view = o.view.empty() ? default_bias_view(scheme) : parse_bias_view(o.view);
     const FloatTensor table = resolve_table(o.attn.table, scheme);
     return bias_heatmap(scheme, table, view, head, table_source(o.attn.table));
@@ -234,6 +240,17 @@ Image model_picture(const VisualizeOptions& o, std::optional<int64_t> head) {
     return side_by_side(picture, maps);
 }
 
+// Every bias of a checkpoint: a row per block, a panel per head.
+HeatmapSpec checkpoint_spec(const VisualizeOptions& o) {
+    const std::vector<const char*> other = {"--what", "--view", "--head", "--input"};
+    for (const auto* names :
+         {&attention_only, &init_options, &table_options, &scheme_options, &other}) {
+        reject_options(o, *names, "--checkpoint (it draws every table of the file as it is)");
+    }
+    const CheckpointRange range = parse_checkpoint_range(o.range);
+    return checkpoint_heatmap(SafetensorsFile(o.checkpoint), range);
+}
+
 void run_visualize(const VisualizeOptions& o) {
     if (!o.what.empty() && o.what != "bucket" && o.what != "bias" && o.what != "attn") {
         throw UsageError(fmt::format("--what {}: expected bucket, bias or attn", o.what));
@@ -257,6 +274,9 @@ void run_visualize(const VisualizeOptions& o) {
     // before anything is computed.
     auto out = open_output(OutputOptions{o.path, "", o.force}, true);
     if (!o.model.empty()) {
+        if (!o.checkpoint.empty()) {
+            throw UsageError("--model and --checkpoint each draw a whole file: give one of them");
+        }
         Image picture = model_picture(o, head);
         out->write(encode_png(picture));
         out->commit();
@@ -269,7 +289,11 @@ void run_visualize(const VisualizeOptions& o) {
     }
 
     HeatmapSpec spec;
-    if (o.what == "attn") {
+    if (!o.checkpoint.empty()) {
+        spec = checkpoint_spec(o);
+    } else if (given(o, "--range")) {
+        throw UsageError("--range goes with --checkpoint");
+    } else if (o.what == "attn") {
         spec = attn_spec(o, head);
     } else if (o.what.empty() && !o.attn.input.empty()) {
         spec = array_spec(o, head);
@@ -309,6 +333,11 @@ Runner setup_visualize(CLI::App& app) {
         ->capture_default_str();
     table_group->add_option("--std", o.attn.table.std, "Init standard deviation (bias)")
         ->capture_default_str();
+    table_group->add_option(
+        "--cpb", o.attn.table.cpb,
+        "Swin V2 continuous bias: FILE:PREFIX of a block with cpb_mlp.* (bias)");
+    table_group->add_option("--pretrained-window", o.attn.table.pretrained_window,
+                            "--cpb: the window that normalises the coordinates, HxW");
     command->get_option("--input")->description(
         ".npy array to draw (2-d, 3-d per head, 4-d batch 0 per head); - = "
         "stdin. With --what attn: the attention input x, (N, E) or (B, N, E)");
@@ -338,6 +367,15 @@ Runner setup_visualize(CLI::App& app) {
     trained->add_option("--image", o.image, "--what attn: index of the test image")
         ->capture_default_str();
     trained->add_option("--data", o.data, "--what attn: the data set folder")
+        ->capture_default_str();
+    auto* whole = command->add_option_group("Whole checkpoint");
+    whole->add_option("--checkpoint", o.checkpoint,
+                      "Every relative position bias of a .safetensors checkpoint in one figure: "
+                      "a row per block, a panel per head");
+    whole
+        ->add_option("--range", o.range,
+                     "shared | per-block: one colour range for all tables, or each row scaled "
+                     "to its own max")
         ->capture_default_str();
     auto* output = command->add_option_group("Output options");
     output->add_option("-o,--output", o.path, "PNG file; - is standard output")

@@ -16,5 +16,7 @@ Runner setup_attn(CLI::App& app);
 Runner setup_visualize(CLI::App& app);
 Runner setup_train(CLI::App& app);
 Runner setup_eval(CLI::App& app);
+Runner setup_inspect(CLI::App& app);
+Runner setup_resize(CLI::App& app);
 
 } // namespace rpb::cli

@@ -40,14 +40,15 @@ int report(const std::string& message, int status) {
 std::string unknown_command(int argc, char** argv) {
     for (int i = 1; i < argc; ++i) {
         if (argv[i][0] != '-') {
-            return fmt::format(
-                "unknown command '{}': expected bucket, bias, attn, visualize, train or eval "
-                "(see rpbtool --help)",
-                argv[i]);
+            return fmt::format("unknown command '{}': expected bucket, bias, attn, visualize, "
+                               "inspect, resize, train "
+                               "or eval "
+                               "(see rpbtool --help)",
+                               argv[i]);
         }
     }
-    return "no command given: expected bucket, bias, attn, visualize, train or eval (see rpbtool "
-           "--help)";
+    return "no command given: expected bucket, bias, attn, visualize, inspect, resize, train or "
+           "eval (see rpbtool --help)";
 }
 
 const char* const footer = R"(Examples:
@@ -58,6 +59,8 @@ const char* const footer = R"(Examples:
   rpbtool bias --qlen 512 --heads 12 -o bias.npy  (12, 512, 512) T5 bias, fresh table
   rpbtool attn --window 7x7 --embed-dim 96 --heads 3 -o out.npy
   rpbtool visualize --type 2d --window 7x7 -o swin.png
+  rpbtool inspect model.safetensors               every relative position bias of a checkpoint
+  rpbtool resize --checkpoint swin.safetensors --to 12x12 -o swin12.safetensors
   rpbtool train                                   the ViT recipe on Fashion-MNIST into runs/vit-rpb-2d
   rpbtool eval --model runs/vit-rpb-2d/model.safetensors
 
@@ -83,11 +86,18 @@ int main(int argc, char** argv) {
     app.require_subcommand(1, 1);
     app.footer(footer);
     app.allow_config_extras(false); // a misspelt key in --config is an error, not ignored
+    // clang-format off
     const std::map<std::string, rpb::cli::Runner> runners = {
-        {"bucket", rpb::cli::setup_bucket(app)}, {"bias", rpb::cli::setup_bias(app)},
-        {"attn", rpb::cli::setup_attn(app)},     {"visualize", rpb::cli::setup_visualize(app)},
-        {"train", rpb::cli::setup_train(app)},   {"eval", rpb::cli::setup_eval(app)},
+        {"bucket", rpb::cli::setup_bucket(app)},
+        {"bias", rpb::cli::setup_bias(app)},
+        {"attn", rpb::cli::setup_attn(app)},
+        {"visualize", rpb::cli::setup_visualize(app)},
+        {"inspect", rpb::cli::setup_inspect(app)},
+        {"resize", rpb::cli::setup_resize(app)},
+        {"train", rpb::cli::setup_train(app)},
+        {"eval", rpb::cli::setup_eval(app)},
     };
+    // clang-format on
 
     try {
         app.parse(argc, argv);

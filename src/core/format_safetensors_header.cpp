@@ -295,6 +295,15 @@ private:
 
 } // namespace
 
+std::string_view safetensors_dtype_name(DType dtype) {
+    for (const auto& [name, d] : safetensors_dtypes) {
+        if (d == dtype) {
+            return name;
+        }
+    }
+    return "F32";
+}
+
 std::vector<SafetensorsEntry>
 parse_safetensors_header(std::string_view header, std::string_view origin,
                          std::map<std::string, std::string>* metadata) {

@@ -3,8 +3,10 @@
 
 #include "rpb/array.hpp"
 
+#include <cstddef>
 #include <cstdint>
 #include <map>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -28,5 +30,16 @@ struct SafetensorsEntry {
 std::vector<SafetensorsEntry>
 parse_safetensors_header(std::string_view header, std::string_view origin,
                          std::map<std::string, std::string>* metadata = nullptr);
+
+/// "F32", "I64", ...: the name the format gives a dtype.
+std::string_view safetensors_dtype_name(DType dtype);
+
+/// Validates a whole in-memory (or mapped) .safetensors file as parse_safetensors does
+/// (header size, JSON, offsets tiling the buffer exactly, sizes matching shapes) without
+/// touching the tensor data, filling `entries` (file order) and `metadata` when given.
+/// Returns the file offset of the data buffer (8 + header size). Throws rpb::Error.
+uint64_t index_safetensors(std::span<const std::byte> file, std::string_view origin,
+                           std::vector<SafetensorsEntry>& entries,
+                           std::map<std::string, std::string>* metadata);
 
 } // namespace rpb::detail

@@ -162,6 +162,17 @@ int64_t grid_columns(int64_t n) {
     return n % (c + 1) == 0 && n % c != 0 ? c + 1 : c;
 }
 
+// Grid slots the panels occupy (explicit slots may leave gaps).
+int64_t slot_count(const HeatmapSpec& spec) {
+    int64_t next = 0;
+    int64_t count = 0;
+    for (const Panel& p : spec.panels) {
+        next = p.slot >= 0 ? p.slot : next;
+        count = std::max(count, ++next);
+    }
+    return count;
+}
+
 int64_t widest(const std::vector<std::string>& texts) {
     int64_t w = 0;
     for (const std::string& t : texts) {
@@ -176,7 +187,7 @@ Layout make_layout(const HeatmapSpec& spec, const Range& range, int64_t cell, in
     const int64_t margin = 10 * s;
     const int64_t rows = spec.panels.front().values.dim(0);
     const int64_t cols = spec.panels.front().values.dim(1);
-    const auto n = static_cast<int64_t>(spec.panels.size());
+    const int64_t n = slot_count(spec);
     Layout l;
     l.cell = cell;
     l.k = k;
@@ -209,7 +220,8 @@ Layout make_layout(const HeatmapSpec& spec, const Range& range, int64_t cell, in
     const int64_t above = th + 6 * s + 1;
     l.pitch_y = above + l.panel_h + 1 + 3 * s + 2 * s + th + 10 * s;
 
-    const int64_t y_label_w = spec.y_label.empty() ? 0 : th + 6 * s;
+    const int64_t row_label_w = spec.row_labels.empty() ? 0 : widest(spec.row_labels) + 8 * s;
+    const int64_t y_label_w = (spec.y_label.empty() ? 0 : th + 6 * s) + row_label_w;
     l.grid_x = margin + y_label_w + lead;
     l.title_scale = grid_w >= 1000 ? 3 : 2;
     int64_t y = margin;
@@ -388,14 +400,22 @@ Image render_heatmap(const HeatmapSpec& spec, RenderInfo* info) {
         draw_text(image, to_int(margin), to_int(y), l.note, kInk, s);
     }
     std::vector<PixelRect> rects;
+    int64_t next = 0;
     for (size_t p = 0; p < spec.panels.size(); ++p) {
-        const auto index = static_cast<int64_t>(p);
+        const int64_t index = spec.panels[p].slot >= 0 ? spec.panels[p].slot : next;
+        next = index + 1;
         const int64_t x = l.grid_x + index % l.grid_cols * l.pitch_x;
         const int64_t py = l.grid_y + index / l.grid_cols * l.pitch_y;
         draw_panel(image, spec, cmap, range, l, spec.panels[p], x, py);
         rects.push_back({to_int(x), to_int(py), to_int(l.panel_w), to_int(l.panel_h)});
     }
     draw_colorbar(image, spec, cmap, l);
+    for (size_t r = 0; r < spec.row_labels.size() && static_cast<int64_t>(r) < l.grid_rows; ++r) {
+        const int64_t ry =
+            l.grid_y + static_cast<int64_t>(r) * l.pitch_y + (l.panel_h - text_height(s)) / 2;
+        const int64_t axis_w = spec.y_label.empty() ? 0 : text_height(s) + 6 * s;
+        draw_text(image, to_int(margin + axis_w), to_int(ry), spec.row_labels[r], kInk, s);
+    }
 
     // Axis labels once for the whole grid: x centred below it, y centred left of it.
     const int64_t cells_bottom = l.grid_y + (l.grid_rows - 1) * l.pitch_y + l.panel_h;

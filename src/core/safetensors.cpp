@@ -22,15 +22,17 @@ TensorMap parse_safetensors(std::span<const std::byte> file, std::string_view or
     return parse_safetensors(file, origin, ignored);
 }
 
-TensorMap parse_safetensors(std::span<const std::byte> file, std::string_view origin,
-                            SafetensorsMetadata& metadata) {
+namespace detail {
+
+uint64_t index_safetensors(std::span<const std::byte> file, std::string_view origin,
+                           std::vector<SafetensorsEntry>& entries, SafetensorsMetadata* metadata) {
     const size_t size = file.size();
     if (size < 8) {
         throw Error(fmt::format("{}: not a .safetensors file: {} bytes, too short for the 8-byte "
                                 "header size",
                                 origin, size));
     }
-    const uint64_t header_size = detail::load_le(file.data(), 8);
+    const uint64_t header_size = load_le(file.data(), 8);
     if (header_size > max_header_size) {
         throw Error(fmt::format("{}: safetensors header size {} exceeds the limit of {} bytes",
                                 origin, header_size, max_header_size));
@@ -40,21 +42,20 @@ TensorMap parse_safetensors(std::span<const std::byte> file, std::string_view or
                                 origin, header_size, size));
     }
     const std::string_view header(reinterpret_cast<const char*>(file.data()) + 8, header_size);
-    std::vector<detail::SafetensorsEntry> entries =
-        detail::parse_safetensors_header(header, origin, &metadata);
+    entries = parse_safetensors_header(header, origin, metadata);
 
     // The reference reader's order: by data_offsets, then each must start where the
     // previous one ended.
-    std::vector<const detail::SafetensorsEntry*> order;
+    std::vector<const SafetensorsEntry*> order;
     for (const auto& e : entries) {
         order.push_back(&e);
     }
     std::stable_sort(order.begin(), order.end(),
                      [](const auto* a, const auto* b) { return a->offsets < b->offsets; });
     uint64_t end = 0;
-    const detail::SafetensorsEntry* previous = nullptr;
+    const SafetensorsEntry* previous = nullptr;
     for (const auto* e : order) {
-        const std::string name = detail::printable(e->name);
+        const std::string name = printable(e->name);
         const uint64_t begin = e->offsets[0];
         if (e->offsets[1] < begin) {
             throw Error(fmt::format("{}: tensor '{}' has data_offsets [{}, {}] with end before "
@@ -62,18 +63,18 @@ TensorMap parse_safetensors(std::span<const std::byte> file, std::string_view or
                                     origin, name, begin, e->offsets[1]));
         }
         if (begin > end) {
-            throw Error(fmt::format("{}: gap in safetensors data: tensor '{}' begins at {}, {} "
-                                    "at {}",
-                                    origin, name, begin,
-                                    previous ? fmt::format("the previous tensor '{}' ends",
-                                                           detail::printable(previous->name))
-                                             : std::string("the buffer starts"),
-                                    end));
+            throw Error(fmt::format(
+                "{}: gap in safetensors data: tensor '{}' begins at {}, {} "
+                "at {}",
+                origin, name, begin,
+                previous ? fmt::format("the previous tensor '{}' ends", printable(previous->name))
+                         : std::string("the buffer starts"),
+                end));
         }
         if (begin < end) {
             throw Error(fmt::format("{}: tensors '{}' and '{}' overlap in the safetensors data "
                                     "(begin {} < end {})",
-                                    origin, detail::printable(previous->name), name, begin, end));
+                                    origin, printable(previous->name), name, begin, end));
         }
         const auto itemsize = static_cast<int64_t>(dtype_size(e->dtype));
         int64_t count = 0;
@@ -104,8 +105,17 @@ TensorMap parse_safetensors(std::span<const std::byte> file, std::string_view or
                                 origin, end, buffer));
     }
 
+    return 8 + header_size;
+}
+
+} // namespace detail
+
+TensorMap parse_safetensors(std::span<const std::byte> file, std::string_view origin,
+                            SafetensorsMetadata& metadata) {
+    std::vector<detail::SafetensorsEntry> entries;
+    const uint64_t data_start = detail::index_safetensors(file, origin, entries, &metadata);
     TensorMap tensors;
-    const std::byte* data = file.data() + 8 + header_size;
+    const std::byte* data = file.data() + data_start;
     for (auto& e : entries) {
         Array array;
         array.dtype = e.dtype;

@@ -78,8 +78,8 @@ expect_error 2 "--window 0x7: each side must be a positive integer, e.g. 7 or 7x
 expect_error 2 "--window 7y7: expected a positive integer W or HxW, e.g. 7 or 7x7" bucket --window 7y7
 expect_error 2 "--qlen -5 is out of range: expected an integer from 1 to 1048576" bucket --qlen -5
 expect_error 2 "the following argument was not expected: --bogus (see rpbtool --help)" bucket --bogus
-expect_error 2 "unknown command 'frob': expected bucket, bias, attn or visualize (see rpbtool --help)" frob
-expect_error 2 "no command given: expected bucket, bias, attn or visualize (see rpbtool --help)"
+expect_error 2 "unknown command 'frob': expected bucket, bias, attn, visualize, inspect, resize, train or eval (see rpbtool --help)" frob
+expect_error 2 "no command given: expected bucket, bias, attn, visualize, inspect, resize, train or eval (see rpbtool --help)"
 expect_error 2 "--format xml: unknown format: expected text, json, npy or csv" bucket --format xml
 expect_error 2 "--type 3d: unknown scheme: expected t5, 1d or 2d" bucket --type 3d
 expect_error 2 "--qlen applies to --type t5, not --type 2d" bucket --window 7x7 --qlen 5

@@ -1,0 +1,184 @@
+// rpbtool inspect FILE: every relative position bias of a checkpoint, as an aligned table or
+// one JSON object. The file is mapped; only tables, MLPs and index buffers are read.
+#include "cli_common.hpp"
+#include "commands.hpp"
+#include "rpb/checkpoint.hpp"
+#include "rpb/error.hpp"
+
+#include <fmt/format.h>
+#include <memory>
+
+namespace rpb::cli {
+
+namespace {
+
+struct InspectOptions {
+    std::string file;
+    OutputOptions output;
+};
+
+// Names can hold anything (a hostile file): escape what a terminal would interpret.
+std::string safe(std::string_view text) {
+    std::string out;
+    for (const char c : text) {
+        const auto u = static_cast<unsigned char>(c);
+        if (u < 0x20 || u == 0x7f || u == '\\') {
+            out += u == '\\' ? std::string("\\\\") : fmt::format("\\x{:02x}", u);
+        } else {
+            out += c;
+        }
+    }
+    return out;
+}
+
+std::string scheme_cell(const CheckpointBias& b) {
+    if (!b.resolved) {
+        return "?";
+    }
+    const Scheme& s = b.scheme;
+    switch (s.type) {
+    case SchemeType::window2d:
+        return fmt::format("2d {}x{}{}", s.window_h, s.window_w, s.cls_token ? "+cls" : "");
+    case SchemeType::window1d:
+        return fmt::format("1d {}", s.window_w);
+    case SchemeType::t5:
+        break;
+    }
+    return fmt::format("t5 {}{}", s.t5.num_buckets, s.t5.bidirectional ? "" : " causal");
+}
+
+nlohmann::json to_json(const CheckpointBias& b) {
+    const Scheme& s = b.scheme;
+    const bool window = b.resolved && s.type != SchemeType::t5;
+    nlohmann::json j = {
+        {"name", b.name},
+        {"prefix", b.prefix},
+        {"kind", bias_kind_name(b.kind)},
+        {"type", b.resolved ? nlohmann::json(scheme_type_name(s.type)) : nlohmann::json()},
+        {"window", !window                          ? nlohmann::json()
+                   : s.type == SchemeType::window2d ? nlohmann::json({s.window_h, s.window_w})
+                                                    : nlohmann::json({s.window_w})},
+        {"cls_token", window && s.type == SchemeType::window2d && s.cls_token},
+        {"num_buckets", b.resolved && s.type == SchemeType::t5 ? nlohmann::json(s.t5.num_buckets)
+                                                               : nlohmann::json()},
+        {"causal", b.resolved && s.type == SchemeType::t5 && !s.t5.bidirectional},
+        // Checkpoints do not store it: 128 is the HF T5 / torchscale default (or the config's).
+        {"max_distance", b.resolved && s.type == SchemeType::t5 ? nlohmann::json(s.t5.max_distance)
+                                                                : nlohmann::json()},
+        {"entries", b.entries},
+        {"heads", b.heads},
+        {"layout", b.kind == BiasKind::cpb ? "mlp" : "entries-heads"},
+        {"attention", b.attention.empty() ? nlohmann::json() : nlohmann::json(b.attention)},
+        {"index", b.index_name.empty() ? nlohmann::json() : nlohmann::json(b.index_name)},
+        {"scheme_from", b.resolved ? nlohmann::json(b.source) : nlohmann::json()},
+        {"used_by", b.used_by},
+    };
+    if (!b.note.empty()) {
+        j["note"] = b.note;
+    }
+    if (b.entries > 0 && (b.kind == BiasKind::table || b.resolved)) {
+        j["min"] = b.stats.min;
+        j["max"] = b.stats.max;
+        j["mean"] = b.stats.mean;
+        j["std"] = b.stats.std;
+    } else {
+        j["min"] = j["max"] = j["mean"] = j["std"] = nullptr;
+    }
+    return j;
+}
+
+std::string text_report(const SafetensorsFile& file, const std::vector<CheckpointBias>& biases) {
+    std::vector<std::vector<std::string>> rows = {{"block", "tensor", "kind", "scheme", "entries",
+                                                   "heads", "attention", "used by", "min", "max",
+                                                   "mean", "std"}};
+    for (const auto& b : biases) {
+        const bool stats = b.entries > 0 && (b.kind == BiasKind::table || b.resolved);
+        auto num = [&](double v) { return stats ? fmt::format("{:.4g}", v) : std::string("-"); };
+        // The block, then the tensor's name inside it (HF tables sit a module or two deeper).
+        const bool under = !b.prefix.empty() && b.name.starts_with(b.prefix + ".");
+        rows.push_back(
+            {b.prefix.empty() ? "-" : safe(b.prefix),
+             b.kind == BiasKind::cpb ? std::string("cpb_mlp")
+                                     : safe(under ? b.name.substr(b.prefix.size() + 1) : b.name),
+             std::string(bias_kind_name(b.kind)), scheme_cell(b),
+             b.entries > 0 ? fmt::format("{}", b.entries) : "-", fmt::format("{}", b.heads),
+             b.attention.empty() ? "-" : b.attention, fmt::format("{}", b.used_by),
+             num(b.stats.min), num(b.stats.max), num(b.stats.mean), num(b.stats.std)});
+    }
+    std::vector<size_t> width(rows[0].size(), 0);
+    for (const auto& row : rows) {
+        for (size_t c = 0; c < row.size(); ++c) {
+            width[c] = std::max(width[c], row[c].size());
+        }
+    }
+    std::string text =
+        fmt::format("# {}: {} tensors, {} relative position bias{}\n", safe(file.origin()),
+                    file.entries().size(), biases.size(), biases.size() == 1 ? "" : "es");
+    if (biases.empty()) {
+        return text;
+    }
+    for (const auto& row : rows) {
+        std::string line;
+        for (size_t c = 0; c < row.size(); ++c) {
+            // Text columns left-aligned, numbers right-aligned.
+            const bool left = c <= 3 || c == 6;
+            line += (c ? "  " : "") + (left ? fmt::format("{:<{}}", row[c], width[c])
+                                            : fmt::format("{:>{}}", row[c], width[c]));
+        }
+        while (!line.empty() && line.back() == ' ') {
+            line.pop_back();
+        }
+        text += line + "\n";
+    }
+    for (const auto& b : biases) {
+        if (!b.note.empty()) {
+            text += fmt::format("# {}: {}\n", safe(b.name), b.note);
+        }
+    }
+    return text;
+}
+
+void run_inspect(const InspectOptions& o) {
+    const OutputFormat format = resolve_format(o.output);
+    if (format != OutputFormat::text && format != OutputFormat::json) {
+        throw UsageError(
+            o.output.format.empty()
+                ? fmt::format("-o {}: inspect writes text or json (.txt, .json)", o.output.path)
+                : fmt::format("--format {}: inspect writes text or json", o.output.format));
+    }
+    const SafetensorsFile file(o.file);
+    const std::vector<CheckpointBias> biases = find_biases(file);
+    std::string text;
+    if (format == OutputFormat::json) {
+        nlohmann::json tables = nlohmann::json::array();
+        for (const auto& b : biases) {
+            tables.push_back(to_json(b));
+        }
+        const nlohmann::json doc = {{"command", "inspect"},
+                                    {"file", o.file},
+                                    {"tensors", file.entries().size()},
+                                    {"tables", tables}};
+        // Names from a hostile file may not be UTF-8: replace rather than fail.
+        text = doc.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+    } else {
+        text = text_report(file, biases);
+    }
+    auto out = open_output(o.output, false);
+    out->write(text);
+    out->commit();
+}
+
+} // namespace
+
+Runner setup_inspect(CLI::App& app) {
+    auto options = std::make_shared<InspectOptions>();
+    CLI::App* command = app.add_subcommand(
+        "inspect", "Every relative position bias of a .safetensors checkpoint: block, scheme, "
+                   "heads, statistics");
+    command->configurable();
+    command->add_option("file", options->file, "The checkpoint (.safetensors)")->required();
+    add_output_options(*command, options->output);
+    return [options]() { run_inspect(*options); };
+}
+
+} // namespace rpb::cli
