@@ -17,6 +17,15 @@
 # - The attention core's GFLOP/s (4 B H N^2 d flops, Q K^T and P V) comes from the driver's
 #   --timing runs: best-of-3 forward time minus the two projection sgemms timed alone. It is set
 #   against torch.mm 2048 x 2048 measured in the same run (the OpenBLAS sgemm rate).
+# - Kernel paths: the main table runs rpbtool's default path (the best this CPU supports);
+#   a second table runs T5 N=4096 and Swin on every path (RPB_KERNEL_PATH=avx512|avx2|scalar;
+#   PATH_REPS=3, SWIN_PATH_REPS=11), each against the peer again. A third check runs rpbtool
+#   with and without OPENBLAS_CORETYPE=Prescott (PRESCOTT_REPS=5): it links no BLAS, so the
+#   two must agree within noise.
+# - The peer's BLAS: Debian's OpenBLAS falls back to its Prescott (SSE3) kernel on CPUs it
+#   does not know; the peer then gets OPENBLAS_CORETYPE=SkylakeX (AVX-512 CPUs) or Haswell
+#   (AVX2), for its own process only (PEER_CORETYPE overrides the choice; "" keeps
+#   OpenBLAS's own). Both the path and the BLAS kernel are printed in the report.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -173,6 +182,35 @@ rpbtool=("${RPBTOOL:-$build/rpbtool}")
 "${rpbtool[@]}" attn --type t5 --qlen 8 --embed-dim 8 --heads 2 --format npy -o /dev/null ||
     die "${rpbtool[*]} attn does not run"
 
+# rpbtool's kernel paths: the default one, and every one this CPU supports.
+best_path=$(env -u RPB_KERNEL_PATH "${rpbtool[@]}" --version | sed -n 's/.*kernel path: \([a-z0-9]*\).*/\1/p')
+[[ -n $best_path ]] || die "${rpbtool[*]} --version names no kernel path"
+paths=()
+for p in avx512 avx2 scalar; do
+    RPB_KERNEL_PATH=$p "${rpbtool[@]}" --version >/dev/null 2>&1 && paths+=("$p")
+done
+unset RPB_KERNEL_PATH
+# The peer's BLAS kernel: OpenBLAS's own choice, or a fair one when it falls back.
+own_core=$(OPENBLAS_VERBOSE=2 "$python" -c 'import torch' 2>&1 | awk '/Core:/ {print $2; exit}')
+if [[ -n ${PEER_CORETYPE+set} ]]; then
+    peer_core=$PEER_CORETYPE
+elif [[ $own_core == Prescott || -z $own_core ]]; then
+    if grep -qw avx512f /proc/cpuinfo; then peer_core=SkylakeX
+    elif grep -qw avx2 /proc/cpuinfo; then peer_core=Haswell
+    else peer_core=""; fi
+else
+    peer_core=""
+fi
+if [[ -n $peer_core ]]; then
+    export OPENBLAS_CORETYPE=$peer_core # the peer's process only: run_rpbtool drops it
+    peer_blas="OpenBLAS kernel $peer_core (OPENBLAS_CORETYPE=$peer_core; by itself OpenBLAS picks ${own_core:-?} here)"
+else
+    unset OPENBLAS_CORETYPE
+    peer_blas="OpenBLAS kernel ${own_core:-?} (its own choice)"
+fi
+echo "bench_attn: rpbtool kernel path $best_path (paths: ${paths[*]}); peer: $peer_blas" >&2
+rpb_env="" # NAME=VALUE words for rpbtool's runs (BENCH_RPBTOOL_ENV)
+
 # median of the numbers on standard input
 median() { sort -g | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
 
@@ -181,7 +219,7 @@ core_gflops() {
     local runs=$1
     shift
     for ((r = 0; r < runs; ++r)); do
-        "$driver" attn "$@" --timing -o /dev/null 2>&1 >/dev/null | awk '{print $NF}'
+        env $rpb_env "$driver" attn "$@" --timing -o /dev/null 2>&1 >/dev/null | awk '{print $NF}'
     done | median
 }
 
@@ -218,8 +256,8 @@ bench() {
     shift
     local args=()
     mapfile -t args < <(tool_args "$input" "$@")
-    echo "bench_attn: $name, $reps alternating reps" >&2
-    "$python" "$root/scripts/bench_attn_peer.py" "${peer_args[@]}" --reps "$reps" \
+    echo "bench_attn: $name, $reps alternating reps${rpb_env:+ ($rpb_env)}" >&2
+    BENCH_RPBTOOL_ENV=$rpb_env "$python" "$root/scripts/bench_attn_peer.py" "${peer_args[@]}" --reps "$reps" \
         --rpbtool "${rpbtool[@]}" attn "${args[@]}" --format npy -o /dev/null >"$tmp/run.tsv"
     local rpb_t peer_t rpb_rss peer_rss sgemm core
     rpb_t=$(awk '$1 == "rpbtool" {print $2}' "$tmp/run.tsv" | median)
@@ -269,6 +307,55 @@ big_core=$(core_gflops 1 "${big[@]}")
 rows+=("$(awk -v t="$big_t" -v r="$big_rss" -v c="$big_core" 'BEGIN {
     printf "| T5, N=16384, E=768, 12 heads, scale 1 | %.2f s, %.0f MB | not run | | | %.0f GFLOP/s |", t, r / 1024, c }')")
 
+# Every kernel path on the two jobs of the issue's goals, each against the peer again; the
+# default path's rows are those of the main table (rows 0 and 2).
+path_reps=${PATH_REPS:-3}
+swin_path_reps=${SWIN_PATH_REPS:-11}
+relabel() { sed "s/^| \([^|]*\) |/| \1 | $1 |/"; }
+path_rows=()
+for p in "${paths[@]}"; do
+    if [[ $p == "$best_path" ]]; then
+        path_rows+=("$(relabel "$p" <<<"${rows[0]}")" "$(relabel "$p" <<<"${rows[2]}")")
+        continue
+    fi
+    rpb_env="RPB_KERNEL_PATH=$p"
+    bench "T5, N=4096, E=768, 12 heads, scale 1" "$path_reps" "$tmp/x4096.npy" --case t5 --qlen 4096 \
+        --embed-dim 768 --heads 12 --scale 1 -- --type t5 --qlen 4096 --embed-dim 768 --heads 12 --scale 1
+    path_rows+=("$(relabel "$p" <<<"${rows[-1]}")")
+    unset 'rows[-1]'
+    bench "Swin, 256 windows of 7x7, E=96, 3 heads" "$swin_path_reps" "$tmp/xswin.npy" --case swin \
+        --window 7x7 --batch 256 --embed-dim 96 --heads 3 -- --type 2d --window 7x7 --batch 256 \
+        --embed-dim 96 --heads 3
+    path_rows+=("$(relabel "$p" <<<"${rows[-1]}")")
+    unset 'rows[-1]'
+    rpb_env=""
+done
+
+# OPENBLAS_CORETYPE=Prescott must not slow rpbtool (it links no BLAS): alternating whole-process
+# runs with and without it, default path.
+prescott_reps=${PRESCOTT_REPS:-5}
+prescott_rows=()
+# prescott_check NAME RPBTOOL_ARGS...
+prescott_check() {
+    local name=$1 r
+    shift
+    : >"$tmp/plain_t"
+    : >"$tmp/prescott_t"
+    echo "bench_attn: $name with and without OPENBLAS_CORETYPE=Prescott, $prescott_reps reps" >&2
+    for ((r = 0; r < prescott_reps; ++r)); do
+        env -u OPENBLAS_CORETYPE "$BENCH_TIMER" "$tmp/elapsed" "${rpbtool[@]}" attn "$@" \
+            --format npy -o /dev/null && cat "$tmp/elapsed" >>"$tmp/plain_t"
+        OPENBLAS_CORETYPE=Prescott "$BENCH_TIMER" "$tmp/elapsed" "${rpbtool[@]}" attn "$@" \
+            --format npy -o /dev/null && cat "$tmp/elapsed" >>"$tmp/prescott_t"
+    done
+    prescott_rows+=("$(awk -v n="$name" -v a="$(median <"$tmp/plain_t")" -v b="$(median <"$tmp/prescott_t")" \
+        'BEGIN { printf "| %s | %.3f s | %.3f s | %+.1f%% |", n, a, b, 100 * (b - a) / a }')")
+}
+prescott_check "T5, N=4096, E=768, 12 heads, scale 1" --type t5 --qlen 4096 --embed-dim 768 \
+    --heads 12 --scale 1 --input "$tmp/x4096.npy"
+prescott_check "Swin, 256 windows of 7x7, E=96, 3 heads" --type 2d --window 7x7 --embed-dim 96 \
+    --heads 3 --input "$tmp/xswin.npy"
+
 model=$(lscpu | awk -F': *' '/^Model name/ {print $2; exit}')
 cpus=$(nproc)
 load=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -281,11 +368,26 @@ tool_name="\`${rpbtool[0]#"$root/"}\`"
     echo "$cpus cores (load average at the end: $load); PyTorch $torch_version with"
     echo "\`torch.set_num_threads(2)\`; $reps alternating repetitions per job ($swin_reps for Swin), medians."
     echo "Timed tool:"
-    echo "$tool_name."
+    echo "$tool_name, kernel path $best_path (the best of ${paths[*]} on this CPU; it links no BLAS)."
+    echo "Peer: $peer_blas."
     echo
     echo "| job | rpbtool (whole process), max RSS | peer (in-process), max RSS | speed-up | sgemm 2048 (torch.mm) | attention core |"
     echo "|---|---|---|---|---|---|"
     printf '%s\n' "${rows[@]}"
+    echo
+    echo "Per kernel path (\`RPB_KERNEL_PATH=...\`), each in its own alternating run against the peer"
+    echo "($path_reps repetitions for T5, $swin_path_reps for Swin; the $best_path rows are the main table's):"
+    echo
+    echo "| job | rpbtool kernel path | rpbtool (whole process), max RSS | peer (in-process), max RSS | speed-up | sgemm 2048 (torch.mm) | attention core |"
+    echo "|---|---|---|---|---|---|---|"
+    printf '%s\n' "${path_rows[@]}"
+    echo
+    echo "rpbtool with and without \`OPENBLAS_CORETYPE=Prescott\` (path $best_path, $prescott_reps alternating"
+    echo "whole-process runs, medians): rpbtool links no BLAS, so the variable changes nothing."
+    echo
+    echo "| job | without | with OPENBLAS_CORETYPE=Prescott | change |"
+    echo "|---|---|---|---|"
+    printf '%s\n' "${prescott_rows[@]}"
     echo
     echo "Spread of the repetitions (fastest-slowest). The Swin peer's time is bimodal on this"
     echo "kind of machine (0.02-0.04 s or about 0.1 s per forward), so that ratio moves more from"
@@ -305,7 +407,7 @@ tool_name="\`${rpbtool[0]#"$root/"}\`"
     echo "  max RSS is that of its whole process, the PyTorch import included."
     echo "- Attention core: 4 B H N^2 d flops (Q K^T and P V) over the fused kernel's time: the"
     echo "  best of three in-process \`attention_forward\` calls minus the qkv and output"
-    echo "  projections timed alone as sgemm calls of the same shapes, so packing, bias, softmax and"
+    echo "  projections timed alone as gemm calls of the same shapes, so packing, bias, softmax and"
     echo "  threading overheads count against it; set against the sgemm rate of the same run. For"
     echo "  the small Swin windows that overhead dominates the 0.24 GFLOP of core work, and the"
     echo "  grouped Swin path computes its projections with its own kernel group by group, so there"

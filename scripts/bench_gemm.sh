@@ -2,12 +2,16 @@
 # Single-core GFLOP/s of rpb::gemm on each kernel path against OpenBLAS's sgemm (one thread),
 # with the kernel OpenBLAS picks itself and with OPENBLAS_CORETYPE forced (SkylakeX, Haswell):
 # the shapes of the ViT's training (batch 128 x 50 tokens, E=64), of one attention head, and
-# attention N=4096, E=768. Prints a Markdown table (docs/benchmarks-gemm.md keeps one).
+# attention N=4096, E=768. Writes the Markdown table to docs/benchmarks-gemm.md (OUT=...).
 #   scripts/bench_gemm.sh            (BUILD=build, REPS=5: best of REPS timed runs per cell)
+# The rate is over the thread's CPU time, so that a shared machine's descheduling does not
+# count; cache and memory contention from other processes still does (compare columns of
+# one run, not runs).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${BUILD:-$root/build}
 reps=${REPS:-5}
+out_md=${OUT:-$root/docs/benchmarks-gemm.md}
 [[ -f $build/librpbcore.a ]] || { echo "bench_gemm: no $build/librpbcore.a" >&2; exit 1; }
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -42,9 +46,9 @@ int main(int argc, char** argv) {
     for (size_t i = 0; i < a.size(); ++i) a[i] = float(i % 7) * 0.1f;
     for (size_t i = 0; i < b.size(); ++i) b[i] = float(i % 5) * 0.1f;
     const int64_t lda = ta ? m : k, ldb = tb ? k : n;
-    // Small products are timed in batches, so that each timing lasts about 20 ms.
+    // Small products are timed in batches of about 2 GFLOP (20 ms at 100 GFLOP/s).
     const double flops = 2.0 * double(m) * double(n) * double(k);
-    const int64_t calls = std::max<int64_t>(1, int64_t(4e9 / flops / 10));
+    const int64_t calls = std::max<int64_t>(1, int64_t(2e9 / flops));
     auto run = [&] {
         for (int64_t i = 0; i < calls; ++i) {
             if (blas) {
@@ -104,8 +108,15 @@ sep="|---|"
 for p in $paths; do header+=" rpb $p |"; sep+="---|"; done
 header+=" OpenBLAS ($blas_core) | OpenBLAS SkylakeX | OpenBLAS Haswell |"
 sep+="---|---|---|"
-echo "Single-thread GFLOP/s (over thread CPU time), best of $reps; CPU: $(lscpu | awk -F': *' '/^Model name/ {print $2; exit}');"
-echo "OpenBLAS $(dpkg-query -W -f='${Version}' libopenblas0-pthread 2>/dev/null || echo '?')"
+{
+echo "# rpb::gemm benchmark"
+echo
+echo "Produced by \`scripts/bench_gemm.sh\` on $(date -u '+%Y-%m-%d %H:%M UTC'); CPU: $(lscpu | awk -F': *' '/^Model name/ {print $2; exit}'),"
+echo "$(nproc) cores (load average at the start: $(cut -d' ' -f1-3 /proc/loadavg)). Single-thread GFLOP/s over thread CPU"
+echo "time, best of $reps timings of about 2 GFLOP each, columns measured one after the other per row."
+echo "rpb: \`rpb::gemm\` on each kernel path (\`RPB_KERNEL_PATH\`); OpenBLAS"
+echo "$(dpkg-query -W -f='${Version}' libopenblas0-pthread 2>/dev/null || echo '?') \`cblas_sgemm\` with one thread, on the kernel it picks"
+echo "itself ($blas_core) and forced with \`OPENBLAS_CORETYPE\`."
 echo
 echo "$header"
 echo "$sep"
@@ -121,3 +132,4 @@ for s in "${shapes[@]}"; do
     done
     echo "$row"
 done
+} | tee "$out_md"

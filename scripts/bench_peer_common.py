@@ -50,21 +50,30 @@ def run_rpbtool(command):
     # that would take the cores from the rpbtool run that follows.
     time.sleep(float(os.environ.get("BENCH_SETTLE", "0.25")))
     timer = os.environ.get("BENCH_TIMER")  # scripts/bench_timer.c, built by the bench script
+    # rpbtool's environment: this process's without the OpenBLAS kernel choice made for the
+    # peer (bench.md: a fair BLAS for the peer's process only), plus the NAME=VALUE words of
+    # BENCH_RPBTOOL_ENV (RPB_KERNEL_PATH=avx2, or OPENBLAS_CORETYPE=Prescott to show that
+    # it changes nothing).
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_CORETYPE"}
+    for word in os.environ.get("BENCH_RPBTOOL_ENV", "").split():
+        name, _, value = word.partition("=")
+        env[name] = value
     with open(os.devnull, "wb") as devnull:
         if timer:
             with tempfile.NamedTemporaryFile("r", suffix=".elapsed") as elapsed_file:
-                status = subprocess.call([timer, elapsed_file.name] + command, stdout=devnull)
+                status = subprocess.call([timer, elapsed_file.name] + command, stdout=devnull,
+                                         env=env)
                 text = elapsed_file.read().strip()
             elapsed = float(text) if status == 0 and text else 0.0
         else:
             start = time.perf_counter()
-            status = subprocess.call(command, stdout=devnull)
+            status = subprocess.call(command, stdout=devnull, env=env)
             elapsed = time.perf_counter() - start
         if status != 0:
             sys.exit(f"bench peer: {' '.join(command)} failed with status {status}")
         with tempfile.NamedTemporaryFile("r", suffix=".time") as report:
             timed = ["/usr/bin/time", "-v", "-o", report.name] + command
-            if subprocess.call(timed, stdout=devnull) != 0:
+            if subprocess.call(timed, stdout=devnull, env=env) != 0:
                 sys.exit(f"bench peer: {' '.join(command)} failed under /usr/bin/time")
             rss = [line.split(":")[1] for line in report if "Maximum resident set size" in line]
     return elapsed, int(rss[0])
