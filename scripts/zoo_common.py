@@ -1,6 +1,8 @@
-"""The few lines of safetensors reading and writing the golden scripts need (no `safetensors`
-package on Debian 12): formats.md "safetensors"."""
+"""Helpers of scripts/make_zoo_goldens.py: the few lines of safetensors reading and writing it
+needs (no `safetensors` package on Debian 12; formats.md "safetensors"), torchvision's window
+partition, and HF T5's bucket function."""
 import json
+import math
 
 import numpy as np
 import torch
@@ -52,3 +54,28 @@ def load_safetensors(path):
         arr = np.frombuffer(data[8 + n + b:8 + n + end], dtype=back[e["dtype"]])
         out[name] = torch.from_numpy(arr.reshape(e["shape"]).copy())
     return out
+
+
+def windows(x, w):
+    """(1, H, W, C) -> (nW, w*w, C) in torchvision's window order."""
+    _, h, ww, c = x.shape
+    x = x.view(1, h // w, w, ww // w, w, c).permute(0, 1, 3, 2, 4, 5)
+    return x.reshape(-1, w * w, c)
+
+
+
+def t5_bucket(rel, num_buckets=32, max_distance=128, bidirectional=True):
+    # transformers T5Attention._relative_position_bucket
+    buckets = 0
+    if bidirectional:
+        num_buckets //= 2
+        buckets += (rel > 0).to(torch.long) * num_buckets
+        rel = torch.abs(rel)
+    else:
+        rel = -torch.min(rel, torch.zeros_like(rel))
+    max_exact = num_buckets // 2
+    is_small = rel < max_exact
+    large = max_exact + (torch.log(rel.float() / max_exact) / math.log(max_distance / max_exact)
+                         * (num_buckets - max_exact)).to(torch.long)
+    large = torch.min(large, torch.full_like(large, num_buckets - 1))
+    return buckets + torch.where(is_small, rel, large)
