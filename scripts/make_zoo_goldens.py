@@ -27,56 +27,9 @@ from torchvision.models import swin_t
 from torchvision.models.swin_transformer import (PatchMergingV2, SwinTransformer,
                                                  SwinTransformerBlockV2)
 
+from zoo_common import load_safetensors, save_safetensors, t5_bucket, windows
+
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "golden", "zoo")
-DTYPES = {torch.float32: ("F32", np.float32), torch.int64: ("I64", np.int64),
-          torch.float16: ("F16", np.float16), torch.bool: ("BOOL", np.bool_),
-          torch.uint8: ("U8", np.uint8), torch.int32: ("I32", np.int32)}
-
-
-def save_safetensors(path, tensors, metadata=None):
-    """The safetensors layout (formats.md): 8-byte header size, JSON header, data; entries
-    sorted by name as the reference writer does for one dtype."""
-    header = {}
-    if metadata:
-        header["__metadata__"] = metadata
-    blobs = []
-    offset = 0
-    for name in sorted(tensors):
-        t = tensors[name]
-        if t.dtype == torch.bfloat16:
-            raw = t.contiguous().view(torch.int16).numpy().tobytes()
-            code = "BF16"
-        else:
-            code, np_type = DTYPES[t.dtype]
-            raw = t.contiguous().numpy().astype(np_type).tobytes()
-        header[name] = {"dtype": code, "shape": list(t.shape),
-                        "data_offsets": [offset, offset + len(raw)]}
-        blobs.append(raw)
-        offset += len(raw)
-    text = json.dumps(header, separators=(",", ":")).encode()
-    text += b" " * ((8 - len(text) % 8) % 8)
-    with open(path, "wb") as f:
-        f.write(len(text).to_bytes(8, "little"))
-        f.write(text)
-        for raw in blobs:
-            f.write(raw)
-
-
-def load_safetensors(path):
-    with open(path, "rb") as f:
-        data = f.read()
-    n = int.from_bytes(data[:8], "little")
-    header = json.loads(data[8:8 + n])
-    header.pop("__metadata__", None)
-    back = {"F32": np.float32, "I64": np.int64, "I32": np.int32, "F16": np.float16}
-    out = {}
-    for name, e in header.items():
-        b, end = e["data_offsets"]
-        arr = np.frombuffer(data[8 + n + b:8 + n + end], dtype=back[e["dtype"]])
-        out[name] = torch.from_numpy(arr.reshape(e["shape"]).copy())
-    return out
-
-
 def save_npy(name, t):
     np.save(os.path.join(OUT, name), np.ascontiguousarray(t.detach().numpy(), dtype=np.float32))
 
@@ -98,13 +51,6 @@ def small_swin(window=7, v2=False):
         kw.update(block=SwinTransformerBlockV2, downsample_layer=PatchMergingV2)
     torch.manual_seed(0)
     return SwinTransformer(**kw).eval()
-
-
-def windows(x, w):
-    """(1, H, W, C) -> (nW, w*w, C) in torchvision's window order."""
-    _, h, ww, c = x.shape
-    x = x.view(1, h // w, w, ww // w, w, c).permute(0, 1, 3, 2, 4, 5)
-    return x.reshape(-1, w * w, c)
 
 
 def swin_goldens(args):
@@ -232,23 +178,6 @@ def beit_goldens():
             t + "proj.weight": o_w, t + "proj.bias": o_b,
             t + "relative_position_bias_table": table, t + "relative_position_index": index}
     save_safetensors(os.path.join(OUT, "timm_beit.safetensors"), timm)
-
-
-def t5_bucket(rel, num_buckets=32, max_distance=128, bidirectional=True):
-    # transformers T5Attention._relative_position_bucket
-    buckets = 0
-    if bidirectional:
-        num_buckets //= 2
-        buckets += (rel > 0).to(torch.long) * num_buckets
-        rel = torch.abs(rel)
-    else:
-        rel = -torch.min(rel, torch.zeros_like(rel))
-    max_exact = num_buckets // 2
-    is_small = rel < max_exact
-    large = max_exact + (torch.log(rel.float() / max_exact) / math.log(max_distance / max_exact)
-                         * (num_buckets - max_exact)).to(torch.long)
-    large = torch.min(large, torch.full_like(large, num_buckets - 1))
-    return buckets + torch.where(is_small, rel, large)
 
 
 def t5_goldens():
@@ -432,6 +361,25 @@ def check_with_rpbtool(rpbtool):
                   f"strict=True")
 
 
+def check_full_swin_t(rpbtool, model, path):
+    """The real swin_t (E 96 to 768, 3 to 24 heads): rpbtool's attention of an unshifted block
+    of each stage against torchvision's."""
+    with tempfile.TemporaryDirectory() as tmp:
+        for stage, block in ((1, 0), (3, 0), (5, 2), (7, 0)):
+            attn = model.features[stage][block].attn
+            e = attn.qkv.weight.shape[1]
+            x = torch.randn(1, 14, 7, e, generator=torch.Generator().manual_seed(stage))
+            with torch.no_grad():
+                ref = windows(attn(x), 7)
+            np.save(os.path.join(tmp, "x.npy"), np.ascontiguousarray(windows(x, 7).numpy()))
+            subprocess.run([rpbtool, "attn", "--weights", path, "--prefix",
+                            f"features.{stage}.{block}.attn", "--input", os.path.join(tmp, "x.npy"),
+                            "-o", os.path.join(tmp, "out.npy")], check=True)
+            err = np.abs(np.load(os.path.join(tmp, "out.npy")) - ref.numpy()).max()
+            print(f"swin_t features.{stage}.{block} (E {e}, {attn.num_heads} heads): "
+                  f"max |rpbtool - torchvision| = {err:.3g}")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--rpbtool")
@@ -449,7 +397,10 @@ def main():
         rpbtool_vit()
     if args.full_swin_t:
         torch.manual_seed(0)
-        save_safetensors(args.full_swin_t, swin_t().state_dict())
+        full = swin_t().eval()
+        save_safetensors(args.full_swin_t, full.state_dict())
+        if args.rpbtool:
+            check_full_swin_t(args.rpbtool, full, args.full_swin_t)
     if args.rpbtool:
         check_with_rpbtool(args.rpbtool)
 
