@@ -125,9 +125,11 @@ public:
     void initialize(uint64_t seed);
 
     /// logits (B, K) of `batch` images (B, C, Hi, Wi) of uint8, normalised by the config's
-    /// mean and std. With `acts`, keeps what backward needs (resized to the batch).
+    /// mean and std. With `acts`, its buffers are used (and kept for the next call): with
+    /// `for_backward` every block's activations stay for backward, without it one block's
+    /// buffers are reused (evaluation). Null `acts`: temporary buffers.
     void forward(ThreadPool& pool, const uint8_t* images, int64_t batch, float* logits,
-                 ViTActivations* acts) const;
+                 ViTActivations* acts, bool for_backward = true) const;
     /// The attention probabilities of every block, (B, H, T, T) each, for `batch` images.
     std::vector<FloatTensor> attention_probabilities(ThreadPool& pool, const uint8_t* images,
                                                      int64_t batch) const;

@@ -177,7 +177,7 @@ void ViT::initialize(uint64_t seed) {
 }
 
 void ViT::forward(ThreadPool& pool, const uint8_t* images, int64_t batch, float* logits,
-                  ViTActivations* kept) const {
+                  ViTActivations* kept, bool for_backward) const {
     const ViTConfig& c = config_;
     const int64_t e = c.embed_dim, t = c.tokens(), n = c.patches(), m = c.mlp_dim;
     const int64_t rows = batch * t;
@@ -185,7 +185,7 @@ void ViT::forward(ThreadPool& pool, const uint8_t* images, int64_t batch, float*
     ViTActivations local;
     ViTActivations& a = kept != nullptr ? *kept : local;
     a.batch = batch;
-    a.kept = kept != nullptr;
+    a.kept = kept != nullptr && for_backward;
     a.blocks.resize(static_cast<size_t>(a.kept ? c.depth : 1));
     const ViTViews w = views(const_cast<float*>(params_.data()));
 

@@ -124,6 +124,17 @@ expect_error 1 "$WORK/tiny.safetensors: not a .safetensors file: 1 bytes, too sh
 expect_error 1 "$V/rpb2d_cls/grads.safetensors: not an rpbtool model file: no 'rpbtool.config' in its metadata" \
     eval --model "$V/rpb2d_cls/grads.safetensors" --data "$D"
 
+# --- the recipe file says what `rpbtool train` does with no options ---------------------------
+FM=/usr/share/datasets/fashion-mnist
+if [ -d "$FM" ]; then
+    expect_ok train --steps 0 -o "$WORK/defaults" -q
+    expect_ok --config "$TESTS/../samples/vit_fashion_mnist.toml" train --steps 0 -o "$WORK/recipe" -q
+    expect_same_file "recipe = defaults (run.json)" "$WORK/defaults/run.json" "$WORK/recipe/run.json"
+    expect_same_file "recipe = defaults (model)" "$WORK/defaults/model.safetensors" "$WORK/recipe/model.safetensors"
+else
+    echo "skipped: the recipe check needs $FM (scripts/setup.sh installs it)"
+fi
+
 # --- visualize --model: the learned tables and the attention of a test image -----------------
 png_size() { od -An -tu1 -j 16 -N 8 "$1" | awk '{ print $1*16777216+$2*65536+$3*256+$4 "x" $5*16777216+$6*65536+$7*256+$8 }'; }
 expect_ok visualize --model "$M" -o "$WORK/tables.png"
