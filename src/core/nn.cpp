@@ -14,7 +14,8 @@ namespace rpb::nn {
 namespace {
 
 constexpr int64_t kRowPiece = 256;         // rows per piece of a row-parallel op
-constexpr int64_t kOutPiece = 16;          // output features per piece of a weight gradient
+constexpr int64_t kOutPiece = 16;          // output features per piece of a reduction
+constexpr int64_t kWeightGradPiece = 512;  // rows per partial weight gradient
 constexpr int64_t kElementPiece = 1 << 14; // values per piece of an elementwise op
 
 int64_t pieces(int64_t n, int64_t piece) {
@@ -84,15 +85,48 @@ void linear_backward(ThreadPool& pool, const float* dy, const float* x, const fl
                  dx + begin * in, in);
         });
     }
-    // dw[o, :] = sum_r dy[r, o] x[r, :]: one piece of output features per task, each element
-    // one chain over all rows.
-    for_pieces(pool, out, kOutPiece, [&](int64_t begin, int64_t end) {
-        gemm({.trans_a = true, .m = end - begin, .n = in, .k = rows}, dy + begin, out, x, in, 0.0f,
-             dw + begin * in, in);
+    // dw = sum over pieces of rows of dy_piece^T x_piece, the pieces added in order: every
+    // task packs only its own rows (splitting the output features instead made each task pack
+    // all of x, which cost more than the products).
+    const int64_t count = pieces(rows, kWeightGradPiece);
+    const int64_t wsize = out * in;
+    std::vector<float> partial(static_cast<size_t>(count * (wsize + out)));
+    pool.run(count, [&](int64_t p) {
+        const int64_t begin = p * kWeightGradPiece;
+        const int64_t end = std::min(rows, begin + kWeightGradPiece);
+        float* pw = partial.data() + p * (wsize + out);
+        gemm({.trans_a = true, .m = out, .n = in, .k = end - begin}, dy + begin * out, out,
+             x + begin * in, in, 0.0f, pw, in);
+        if (db != nullptr) {
+            float* pb = pw + wsize;
+            std::fill(pb, pb + out, 0.0f);
+            for (int64_t r = begin; r < end; ++r) {
+                const float* row = dy + r * out;
+                for (int64_t o = 0; o < out; ++o) {
+                    pb[o] += row[o];
+                }
+            }
+        }
     });
-    if (db != nullptr) {
-        column_sums(pool, dy, rows, out, db);
-    }
+    // The reduction, split by output feature (each element summed over pieces in order).
+    for_pieces(pool, out, kOutPiece, [&](int64_t o0, int64_t o1) {
+        for (int64_t o = o0; o < o1; ++o) {
+            float* dst = dw + o * in;
+            std::fill(dst, dst + in, 0.0f);
+            float bsum = 0.0f;
+            for (int64_t p = 0; p < count; ++p) {
+                const float* pw = partial.data() + p * (wsize + out);
+                const float* src = pw + o * in;
+                for (int64_t i = 0; i < in; ++i) {
+                    dst[i] += src[i];
+                }
+                bsum += pw[wsize + o];
+            }
+            if (db != nullptr) {
+                db[o] = bsum;
+            }
+        }
+    });
 }
 
 void layernorm_forward(ThreadPool& pool, const float* x, const float* w, const float* b, float* y,
