@@ -186,28 +186,8 @@ def normalise(images_u8, mean, std, dtype=np.float32):
 # ---------------------------------------------------------------------------------------------
 # Index maps (math.md 1-3)
 
-def t5_relative_position_bucket(relative_position, bidirectional=True, num_buckets=32,
-                                max_distance=128):
-    # transformers/models/t5/modeling_t5.py, T5Attention._relative_position_bucket (float32 log)
-    relative_buckets = 0
-    if bidirectional:
-        num_buckets //= 2
-        relative_buckets += (relative_position > 0).to(torch.long) * num_buckets
-        relative_position = torch.abs(relative_position)
-    else:
-        relative_position = -torch.min(relative_position, torch.zeros_like(relative_position))
-    max_exact = num_buckets // 2
-    is_small = relative_position < max_exact
-    relative_position_if_large = max_exact + (
-        torch.log(relative_position.float() / max_exact)
-        / math.log(max_distance / max_exact)
-        * (num_buckets - max_exact)
-    ).to(torch.long)
-    relative_position_if_large = torch.min(
-        relative_position_if_large, torch.full_like(relative_position_if_large, num_buckets - 1)
-    )
-    relative_buckets += torch.where(is_small, relative_position, relative_position_if_large)
-    return relative_buckets
+# HF T5's _relative_position_bucket (float32 log), shared with the benchmark peers.
+from bench_peer_common import relative_position_bucket as t5_relative_position_bucket  # noqa: E402
 
 
 def swin_index(wh, ww):
