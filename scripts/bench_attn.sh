@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Benchmark of `rpbtool attn` (multi-head self-attention with relative position bias)
-# against the peer (PyTorch as HF T5 and Swin compute it) and the machine's sgemm rate, per
-# /work/shared/spec/bench.md. Writes the result table to docs/benchmarks-attn.md.
+# against the peer (PyTorch as HF T5 and Swin compute it) and the machine's sgemm rate, by the
+# project's benchmark rules (the points below). Writes the result table to
+# docs/benchmarks-attn.md.
 #
 #   scripts/bench_attn.sh                  (REPS=5; BUILD=build; RPBTOOL: see below)
 #   RPBTOOL=/path/to/rpbtool REPS=7 scripts/bench_attn.sh

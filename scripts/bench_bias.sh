@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Benchmark of `rpbtool bias` against the peer (PyTorch, Hugging Face T5 compute_bias) and
-# the machine's memory write bandwidth, per /work/shared/spec/bench.md. Writes the result
-# table to docs/benchmarks-bias.md.
+# the machine's memory write bandwidth, by the project's benchmark rules (the points below).
+# Writes the result table to docs/benchmarks-bias.md.
 #
 #   scripts/bench_bias.sh                 (RPBTOOL=build/rpbtool, REPS=5)
 #   RPBTOOL=/path/to/rpbtool REPS=7 scripts/bench_bias.sh

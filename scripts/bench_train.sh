@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Training and evaluation throughput of `rpbtool train` / `rpbtool eval` against PyTorch
 # training the same ViT (math.md 6: E=64, 6 blocks, 4 heads, patch 4, rpb-2d, cls) on the same
-# batch size in-process (scripts/bench_train_peer.py), per /work/shared/spec/bench.md.
+# batch size in-process (scripts/bench_train_peer.py), by the project's benchmark rules (the
+# points below).
 # Writes docs/benchmarks-train.md.
 #
 #   scripts/bench_train.sh                 REPS=3 STEPS=60 EVAL_IMAGES=10000 BUILD=build

@@ -10,9 +10,10 @@ cd "$(dirname "$0")/.."
 # OpenBLAS and PyTorch for the peers they compare with).
 # zlib1g-dev: gzip for IDX files (libz.a for the static link); dataset-fashion-mnist: the
 # data set `rpbtool train` is tried on, and that the IDX tests load when present.
+# help2man: the man page rpbtool(1), made from the help texts at build time.
 packages=(cmake g++ ninja-build pkg-config libcli11-dev libfmt-dev nlohmann-json3-dev
     libstb-dev doctest-dev clang libclang-rt-14-dev clang-format zlib1g-dev
-    dataset-fashion-mnist)
+    dataset-fashion-mnist help2man)
 
 missing=()
 for p in "${packages[@]}"; do

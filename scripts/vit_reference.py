@@ -1,6 +1,7 @@
 #!/usr/bin/python3
 """PyTorch reference of the seed project's Vision Transformer with relative position bias
-(/work/shared/spec/math.md sections 1-3, 6, 7), with the file formats it needs
+(index maps, the ViT and its training, as rpbtool's include/rpb/index.hpp, vit.hpp and train.hpp
+describe them), with the file formats it needs
 (formats.md: safetensors, model files, IDX). Importable; used by gen_vit_golden.py,
 bench_train_peer.py and check_model.py.
 

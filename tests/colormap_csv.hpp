@@ -1,5 +1,6 @@
-// Test helper: reads a reference colour map CSV from tests/colormaps/ (copied from the spec)
-// and gives its entries as 8-bit colours, round(c * 255), independently of rpb::Colormap.
+// Test helper: reads a reference colour map CSV from tests/colormaps/ (where they come from:
+// README.md there) and gives its entries as 8-bit colours, round(c * 255), independently of
+// rpb::Colormap.
 #pragma once
 
 #include "rpb/colormap.hpp"

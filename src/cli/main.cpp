@@ -64,8 +64,23 @@ const char* const footer = R"(Examples:
   rpbtool train                                   the ViT recipe on Fashion-MNIST into runs/vit-rpb-2d
   rpbtool eval --model runs/vit-rpb-2d/model.safetensors
 
-Exit status: 0 success, 1 run-time failure (bad input file, I/O error), 2 usage error.
-Docs: README.md; the option names follow spec/cli.md.)";
+Exit status: 0 success, 1 run-time failure (bad input file, I/O error), 2 usage error;
+train stopped by SIGINT/SIGTERM with its state saved: 130/143.
+Reference: docs/cli.md (every command, option, default, output format and exit status),
+also as the man page rpbtool(1); rpbtool COMMAND --help for one command.)";
+
+// Each command's own help: where its full description is, and its exit statuses.
+std::string command_footer(const std::string& name) {
+    std::string text = fmt::format("Reference: docs/cli.md, section \"rpbtool {}\", and man "
+                                   "rpbtool.\nExit status: 0 success, 1 run-time failure, 2 "
+                                   "usage error",
+                                   name);
+    if (name == "train") {
+        text += "; 130 (SIGINT) or 143 (SIGTERM): stopped with the state saved, continue with "
+                "--resume";
+    }
+    return text + ".";
+}
 
 } // namespace
 
@@ -98,6 +113,10 @@ int main(int argc, char** argv) {
         {"eval", rpb::cli::setup_eval(app)},
     };
     // clang-format on
+    // Set after the commands exist: they copy the parent's footer when created.
+    for (CLI::App* command : app.get_subcommands([](CLI::App*) { return true; })) {
+        command->footer(command_footer(command->get_name()));
+    }
 
     try {
         app.parse(argc, argv);
