@@ -27,9 +27,8 @@ struct KernelTable {
                                    float* mean, float* rstd, int64_t rows, int64_t channels,
                                    float eps);
     void (*layernorm_backward_rows)(const float* dy, const float* x, const float* w,
-                                    const float* mean, const float* rstd, float* dx,
-                                    float* dw_acc, float* db_acc, int64_t rows,
-                                    int64_t channels);
+                                    const float* mean, const float* rstd, float* dx, float* dw_acc,
+                                    float* db_acc, int64_t rows, int64_t channels);
     void (*gelu_forward)(const float* x, float* y, int64_t n);
     void (*gelu_backward)(const float* dy, const float* x, float* dx, int64_t n);
     void (*add_inplace)(float* y, const float* x, int64_t n);
