@@ -22,25 +22,26 @@ constexpr uint64_t kInitStream = 3;
 // Forward buffers per block (kept for backward) and the backward pass's scratch.
 struct BlockActivations {
     std::vector<float> x;        // (R, E) block input
-    std::vector<float> ln1;      // (R, E)
+    std::vector<float> ln1;      // (R, E); block 0's only, shared (recomputed in backward)
     std::vector<float> ln1_mean; // (R)
     std::vector<float> ln1_rstd; // (R)
     std::vector<float> qkv;      // (R, 3E)
     std::vector<float> probs;    // (B, H, T, T)
     std::vector<float> att;      // (R, E) merged heads, before proj
     std::vector<float> mid;      // (R, E) x + proj(att)
-    std::vector<float> ln2;      // (R, E)
+    std::vector<float> ln2;      // (R, E); shared as ln1
     std::vector<float> ln2_mean; // (R)
     std::vector<float> ln2_rstd; // (R)
     std::vector<float> fc1;      // (R, M) before GELU
-    std::vector<float> gelu;     // (R, M)
+    std::vector<float> gelu;     // (R, M); shared as ln1
 };
 
 struct ViTActivations {
     int64_t batch = 0;
-    bool kept = false;          // one BlockActivations per block (else one, reused)
-    std::vector<float> patches; // (B*n, C*P*P) normalised
-    std::vector<float> tokens;  // (B*n, E) patch embeddings
+    bool kept = false;           // one BlockActivations per block (else one, reused)
+    bool keep_attention = false; // every block's probs and att kept (else recomputed)
+    std::vector<float> patches;  // (B*n, C*P*P) normalised
+    std::vector<float> tokens;   // (B*n, E) patch embeddings
     std::vector<BlockActivations> blocks;
     std::vector<float> out; // (R, E) output of the last block
     std::vector<float> lnf, lnf_mean, lnf_rstd;
@@ -236,37 +237,44 @@ void ViT::forward(ThreadPool& pool, const uint8_t* images, int64_t batch, float*
     for (int64_t l = 0; l < c.depth; ++l) {
         BlockActivations& ba = a.blocks[static_cast<size_t>(a.kept ? l : 0)];
         const BlockViews& bw = w.blocks[static_cast<size_t>(l)];
-        resize(ba.ln1, rows * e);
+        // LayerNorm and GELU outputs are cheap to recompute: one set of buffers (block 0's) is
+        // shared by every block, and backward recomputes them (a third less memory).
+        BlockActivations& shared = a.blocks[0];
+        resize(shared.ln1, rows * e);
         resize(ba.ln1_mean, rows);
         resize(ba.ln1_rstd, rows);
         resize(ba.qkv, rows * 3 * e);
-        resize(ba.probs, batch * c.heads * t * t);
-        resize(ba.att, rows * e);
+        // The attention's probabilities and output are recomputed by backward from qkv (as
+        // flash attention does): kept per block only when asked for (attention pictures).
+        BlockActivations& attn = a.keep_attention ? ba : shared;
+        resize(attn.probs, batch * c.heads * t * t);
+        resize(attn.att, rows * e);
         resize(ba.mid, rows * e);
-        resize(ba.ln2, rows * e);
+        resize(shared.ln2, rows * e);
         resize(ba.ln2_mean, rows);
         resize(ba.ln2_rstd, rows);
         resize(ba.fc1, rows * m);
-        resize(ba.gelu, rows * m);
-        nn::layernorm_forward(pool, ba.x.data(), bw.norm1_w, bw.norm1_b, ba.ln1.data(),
+        resize(shared.gelu, rows * m);
+        nn::layernorm_forward(pool, ba.x.data(), bw.norm1_w, bw.norm1_b, shared.ln1.data(),
                               ba.ln1_mean.data(), ba.ln1_rstd.data(), rows, e, kLayerNormEps);
-        nn::linear_forward(pool, ba.ln1.data(), bw.qkv_w, bw.qkv_b, ba.qkv.data(), rows, e, 3 * e);
+        nn::linear_forward(pool, shared.ln1.data(), bw.qkv_w, bw.qkv_b, ba.qkv.data(), rows, e,
+                           3 * e);
         nn::attention_forward(pool, shape, ba.qkv.data(), bw.table,
-                              index_.empty() ? nullptr : index_.data(), ba.probs.data(),
-                              ba.att.data());
-        nn::linear_forward(pool, ba.att.data(), bw.proj_w, bw.proj_b, ba.mid.data(), rows, e, e);
+                              index_.empty() ? nullptr : index_.data(), attn.probs.data(),
+                              attn.att.data());
+        nn::linear_forward(pool, attn.att.data(), bw.proj_w, bw.proj_b, ba.mid.data(), rows, e, e);
         nn::add_inplace(pool, ba.mid.data(), ba.x.data(), rows * e);
-        nn::layernorm_forward(pool, ba.mid.data(), bw.norm2_w, bw.norm2_b, ba.ln2.data(),
+        nn::layernorm_forward(pool, ba.mid.data(), bw.norm2_w, bw.norm2_b, shared.ln2.data(),
                               ba.ln2_mean.data(), ba.ln2_rstd.data(), rows, e, kLayerNormEps);
-        nn::linear_forward(pool, ba.ln2.data(), bw.fc1_w, bw.fc1_b, ba.fc1.data(), rows, e, m);
-        nn::gelu_forward(pool, ba.fc1.data(), ba.gelu.data(), rows * m);
+        nn::linear_forward(pool, shared.ln2.data(), bw.fc1_w, bw.fc1_b, ba.fc1.data(), rows, e, m);
+        nn::gelu_forward(pool, ba.fc1.data(), shared.gelu.data(), rows * m);
         // The block's output is the next block's input (or `out` after the last).
         std::vector<float>& y =
             l + 1 < c.depth ? a.blocks[static_cast<size_t>(a.kept ? l + 1 : 0)].x : a.out;
         // Without kept activations y is this block's own input x, no longer needed: mid holds
         // the residual.
         resize(y, rows * e);
-        nn::linear_forward(pool, ba.gelu.data(), bw.fc2_w, bw.fc2_b, y.data(), rows, m, e);
+        nn::linear_forward(pool, shared.gelu.data(), bw.fc2_w, bw.fc2_b, y.data(), rows, m, e);
         nn::add_inplace(pool, y.data(), ba.mid.data(), rows * e);
     }
 
@@ -300,6 +308,7 @@ void ViT::forward(ThreadPool& pool, const uint8_t* images, int64_t batch, float*
 std::vector<FloatTensor> ViT::attention_probabilities(ThreadPool& pool, const uint8_t* images,
                                                       int64_t batch) const {
     ViTActivations acts;
+    acts.keep_attention = true;
     std::vector<float> logits(static_cast<size_t>(batch * config_.num_classes));
     forward(pool, images, batch, logits.data(), &acts);
     std::vector<FloatTensor> out;
@@ -358,22 +367,31 @@ void ViT::backward(ThreadPool& pool, ViTActivations& a, const float* dlogits, fl
         const BlockViews& bw = w.blocks[static_cast<size_t>(l)];
         const BlockViews& bg = g.blocks[static_cast<size_t>(l)];
         // MLP: out = mid + fc2(gelu(fc1(ln2(mid))))
-        nn::linear_backward(pool, a.dx.data(), ba.gelu.data(), bw.fc2_w, a.dhidden.data(), bg.fc2_w,
-                            bg.fc2_b, rows, m, e);
+        BlockActivations& shared = a.blocks[0]; // recomputed inputs, see forward
+        nn::gelu_forward(pool, ba.fc1.data(), shared.gelu.data(), rows * m);
+        nn::linear_backward(pool, a.dx.data(), shared.gelu.data(), bw.fc2_w, a.dhidden.data(),
+                            bg.fc2_w, bg.fc2_b, rows, m, e);
         nn::gelu_backward(pool, a.dhidden.data(), ba.fc1.data(), a.dhidden.data(), rows * m);
-        nn::linear_backward(pool, a.dhidden.data(), ba.ln2.data(), bw.fc1_w, a.dtmp.data(),
+        nn::layernorm_forward(pool, ba.mid.data(), bw.norm2_w, bw.norm2_b, shared.ln2.data(),
+                              ba.ln2_mean.data(), ba.ln2_rstd.data(), rows, e, kLayerNormEps);
+        nn::linear_backward(pool, a.dhidden.data(), shared.ln2.data(), bw.fc1_w, a.dtmp.data(),
                             bg.fc1_w, bg.fc1_b, rows, e, m);
         nn::layernorm_backward(pool, a.dtmp.data(), ba.mid.data(), bw.norm2_w, ba.ln2_mean.data(),
                                ba.ln2_rstd.data(), a.datt.data(), bg.norm2_w, bg.norm2_b, rows, e);
         nn::add_inplace(pool, a.dx.data(), a.datt.data(), rows * e); // dx is now d(mid)
         // Attention: mid = x + proj(attn(qkv(ln1(x))))
-        nn::linear_backward(pool, a.dx.data(), ba.att.data(), bw.proj_w, a.datt.data(), bg.proj_w,
-                            bg.proj_b, rows, e, e);
-        nn::attention_backward(pool, shape, ba.qkv.data(), ba.probs.data(), a.datt.data(),
+        nn::attention_forward(pool, shape, ba.qkv.data(), bw.table,
+                              index_.empty() ? nullptr : index_.data(), shared.probs.data(),
+                              shared.att.data());
+        nn::linear_backward(pool, a.dx.data(), shared.att.data(), bw.proj_w, a.datt.data(),
+                            bg.proj_w, bg.proj_b, rows, e, e);
+        nn::attention_backward(pool, shape, ba.qkv.data(), shared.probs.data(), a.datt.data(),
                                index_.empty() ? nullptr : index_.data(), c.table_entries(),
                                a.dqkv.data(), bg.table);
-        nn::linear_backward(pool, a.dqkv.data(), ba.ln1.data(), bw.qkv_w, a.dtmp.data(), bg.qkv_w,
-                            bg.qkv_b, rows, e, 3 * e);
+        nn::layernorm_forward(pool, ba.x.data(), bw.norm1_w, bw.norm1_b, shared.ln1.data(),
+                              ba.ln1_mean.data(), ba.ln1_rstd.data(), rows, e, kLayerNormEps);
+        nn::linear_backward(pool, a.dqkv.data(), shared.ln1.data(), bw.qkv_w, a.dtmp.data(),
+                            bg.qkv_w, bg.qkv_b, rows, e, 3 * e);
         nn::layernorm_backward(pool, a.dtmp.data(), ba.x.data(), bw.norm1_w, ba.ln1_mean.data(),
                                ba.ln1_rstd.data(), a.datt.data(), bg.norm1_w, bg.norm1_b, rows, e);
         nn::add_inplace(pool, a.dx.data(), a.datt.data(), rows * e); // dx is now d(x)
