@@ -45,6 +45,7 @@ run_timed() {
     }
 }
 
+load_start=$(cut -d' ' -f1-3 /proc/loadavg)
 arch=(--pos rpb-2d --pool cls --patch 4 --embed-dim 64 --depth 6 --heads 4 --mlp-dim 128)
 "$rpbtool" train --data "$data" "${arch[@]}" --steps 0 -o "$tmp/model" -q
 model=$tmp/model/model.safetensors
@@ -85,7 +86,8 @@ path=$("$rpbtool" --version | sed -n 's/.*kernel path: \([a-z0-9]*\).*/\1/p')
     echo "# Training and evaluation throughput"
     echo
     echo "Made by \`scripts/bench_train.sh\` (REPS=$reps, STEPS=$steps) on $(date -u +%Y-%m-%d), $cpu,"
-    echo "$(nproc) cores; rpbtool kernel path $path. The ViT of math.md 6 (E=64, 6 blocks, 4 heads,"
+    echo "$(nproc) cores (load average at the start: $load_start, at the end: $(cut -d' ' -f1-3 /proc/loadavg));"
+    echo "rpbtool kernel path $path. The ViT of math.md 6 (E=64, 6 blocks, 4 heads,"
     echo "patch 4, rpb-2d, cls token, 28x28 Fashion-MNIST), AdamW, batch 128, clipping 1.0."
     echo "rpbtool: whole process (start-up, data loading, run folder); the peer (PyTorch"
     echo "$("$python" -c 'import torch; print(torch.__version__)'), 2 threads): in-process after import, median step. Peer BLAS:"
