@@ -70,6 +70,28 @@ expect_same_file() {
     fi
 }
 
+# NPY helpers for comparing float32 outputs with goldens (the files rpbtool writes have a
+# 128-byte header).
+npy_floats() { od -An -v -t f4 -j 128 "$1" | tr -s ' ' '\n' | sed '/^$/d'; }
+npy_shape() { head -c 128 "$1" | tr -d '\0' | grep -ao "'shape': ([0-9, ]*)"; }
+# max |a - b| over two value lists
+max_diff() {
+    paste "$1" "$2" | awk '{ d = $1 - $2; if (d < 0) d = -d; if (d > m) m = d } END { printf "%.3g\n", m + 0 }'
+}
+within() { awk -v d="$1" -v t="$2" 'BEGIN { exit !(d <= t) }'; }
+# expect_close WHAT FILE GOLDEN TOLERANCE: same shape, max |difference| within TOLERANCE
+expect_close() {
+    if [ "$(npy_shape "$2")" != "$(npy_shape "$3")" ]; then
+        fail "$1: shape $(npy_shape "$2"), want $(npy_shape "$3")"
+        return
+    fi
+    npy_floats "$2" >"$WORK/a"
+    npy_floats "$3" >"$WORK/b"
+    local d
+    d=$(max_diff "$WORK/a" "$WORK/b")
+    within "$d" "$4" && pass || fail "$1: differs from the reference by $d (tolerance $4)"
+}
+
 finish() {
     echo "$passed passed, $failed failed"
     [ "$failed" -eq 0 ]

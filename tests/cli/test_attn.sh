@@ -2,13 +2,6 @@
 source "$(dirname "$0")/lib.sh" "$@"
 G=$GOLDEN/attn_swin_2x2_e8_h2
 
-npy_floats() { od -An -v -t f4 -j 128 "$1" | tr -s ' ' '\n' | sed '/^$/d'; }
-npy_shape() { head -c 128 "$1" | tr -d '\0' | grep -ao "'shape': ([0-9, ]*)"; }
-# max |a - b| over two value lists
-max_diff() {
-    paste "$1" "$2" | awk '{ d = $1 - $2; if (d < 0) d = -d; if (d > m) m = d } END { printf "%.3g\n", m + 0 }'
-}
-within() { awk -v d="$1" -v t="$2" 'BEGIN { exit !(d <= t) }'; }
 
 # --- the golden case to 1e-5 ----------------------------------------------------------------
 expect_ok attn --window 2x2 --weights "$G/weights.safetensors" --input "$G/x.npy" \

@@ -5,24 +5,6 @@
 source "$(dirname "$0")/lib.sh" "$@"
 Z=$GOLDEN/zoo
 
-npy_floats() { od -An -v -t f4 -j 128 "$1" | tr -s ' ' '\n' | sed '/^$/d'; }
-npy_shape() { head -c 128 "$1" | tr -d '\0' | grep -ao "'shape': ([0-9, ]*)"; }
-max_diff() {
-    paste "$1" "$2" | awk '{ d = $1 - $2; if (d < 0) d = -d; if (d > m) m = d } END { printf "%.3g\n", m + 0 }'
-}
-within() { awk -v d="$1" -v t="$2" 'BEGIN { exit !(d <= t) }'; }
-# expect_close WHAT FILE GOLDEN TOLERANCE
-expect_close() {
-    if [ "$(npy_shape "$2")" != "$(npy_shape "$3")" ]; then
-        fail "$1: shape $(npy_shape "$2"), want $(npy_shape "$3")"
-        return
-    fi
-    npy_floats "$2" >"$WORK/a"
-    npy_floats "$3" >"$WORK/b"
-    local d
-    d=$(max_diff "$WORK/a" "$WORK/b")
-    within "$d" "$4" && pass || fail "$1: differs from the reference by $d (tolerance $4)"
-}
 
 # --- inspect: every family's tables, with block, scheme, heads ---------------------------------
 expect_ok inspect "$Z/tv_swin.safetensors"
