@@ -35,7 +35,9 @@ ViT model_from_tensors(const std::map<std::string, FloatTensor>& tensors,
         std::copy(it->second.data(), it->second.data() + p.size,
                   model.parameters().data() + p.offset);
     }
-    for (const auto& [name, tensor] : tensors) {
+    for (const auto& entry : tensors) {
+        // (Not a structured binding: clang 14 cannot capture one in the lambda.)
+        const std::string& name = entry.first;
         const bool known = std::any_of(model.layout().begin(), model.layout().end(),
                                        [&](const ParamInfo& p) { return p.name == name; });
         if (!known) {
