@@ -8,6 +8,7 @@
 #include "rpb/error.hpp"
 #include "rpb/gemm.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <doctest/doctest.h>
@@ -115,4 +116,72 @@ TEST_CASE("gemm rejects a beta other than 0 or 1") {
     const float a = 1.0f;
     CHECK_THROWS_WITH_AS(rpb::gemm({.m = 1, .n = 1, .k = 1}, &a, 1, &a, 1, 0.5f, &c, 1),
                          "gemm: beta is 0.5, expected 0 or 1", rpb::Error);
+}
+
+namespace {
+
+// gemm_bias and gemm_packed against plain gemm: the same bits as beta 1 on a C that holds the
+// bias in every row (or as plain gemm for packed products without a bias).
+void check_bias_and_packed(const rpb::GemmShape& s) {
+    CAPTURE(s.trans_a);
+    CAPTURE(s.trans_b);
+    CAPTURE(s.m);
+    CAPTURE(s.n);
+    CAPTURE(s.k);
+    const int64_t lda = (s.trans_a ? s.m : s.k) + 2;
+    const int64_t ldb = (s.trans_b ? s.k : s.n) + 3;
+    const int64_t ldc = s.n + 1;
+    const std::vector<float> a = lcg_values((s.trans_a ? s.k : s.m) * lda + 1, 4);
+    const std::vector<float> b = lcg_values((s.trans_b ? s.n : s.k) * ldb + 1, 5);
+    const std::vector<float> bias = lcg_values(s.n + 1, 6);
+    const std::vector<float> c0 = lcg_values(s.m * ldc + 1, 7);
+    std::vector<float> want = c0;
+    for (int64_t i = 0; i < s.m; ++i) {
+        std::copy(bias.begin(), bias.begin() + s.n, want.begin() + i * ldc);
+    }
+    rpb::gemm(s, a.data(), lda, b.data(), ldb, 1.0f, want.data(), ldc);
+    std::vector<float> c = c0;
+    rpb::gemm_bias(s, a.data(), lda, b.data(), ldb, bias.data(), c.data(), ldc);
+    REQUIRE(c == want);
+    const rpb::PackedB packed(s, b.data(), ldb);
+    c = c0;
+    rpb::gemm_packed(s, a.data(), lda, packed, bias.data(), 0.0f, c.data(), ldc);
+    REQUIRE(c == want);
+    for (const float beta : {0.0f, 1.0f}) {
+        std::vector<float> plain = c0;
+        rpb::gemm(s, a.data(), lda, b.data(), ldb, beta, plain.data(), ldc);
+        c = c0;
+        rpb::gemm_packed(s, a.data(), lda, packed, nullptr, beta, c.data(), ldc);
+        REQUIRE(c == plain);
+    }
+}
+
+} // namespace
+
+TEST_CASE("gemm_bias and gemm_packed give plain gemm's bits") {
+    for_each_kernel_path([](rpb::KernelPath) {
+        const int64_t shapes[][3] = {{1, 1, 1},    {0, 5, 3},      {4, 0, 2},     {3, 4, 0},
+                                     {13, 17, 5},  {25, 33, 17},   {7, 193, 9},   {14, 513, 3},
+                                     {5, 70, 385}, {256, 192, 64}, {256, 64, 128}};
+        for (const auto& [m, n, k] : shapes) {
+            for (const bool ta : {false, true}) {
+                for (const bool tb : {false, true}) {
+                    check_bias_and_packed({.trans_a = ta, .trans_b = tb, .m = m, .n = n, .k = k});
+                }
+            }
+        }
+    });
+}
+
+TEST_CASE("gemm_packed refuses a product that does not fit its packed B") {
+    const std::vector<float> b(12, 1.0f);
+    const rpb::PackedB packed({.n = 3, .k = 4}, b.data(), 3);
+    std::vector<float> a(8, 1.0f);
+    std::vector<float> c(6, 0.0f);
+    CHECK_THROWS_WITH_AS(
+        rpb::gemm_packed({.m = 2, .n = 3, .k = 3}, a.data(), 3, packed, nullptr, 0.0f, c.data(), 3),
+        "gemm: packed B is (4, 3), the product needs (3, 3)", rpb::Error);
+    CHECK_THROWS_WITH_AS(rpb::gemm_packed({.m = 2, .n = 3, .k = 4}, a.data(), 4, packed, b.data(),
+                                          1.0f, c.data(), 3),
+                         "gemm: a bias needs beta 0", rpb::Error);
 }

@@ -19,6 +19,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 
 namespace rpb {
 
@@ -38,6 +39,44 @@ struct GemmShape {
 ///          is y = x @ w^T, a Linear layer without its bias.
 void gemm(const GemmShape& shape, const float* a, int64_t lda, const float* b, int64_t ldb,
           float beta, float* c, int64_t ldc);
+
+/// C = bias + op(A) @ op(B), `bias` (n floats) added to every row: a Linear layer. Each
+/// element's chain starts from bias[j] (the same bits as gemm with beta 1 on a C holding
+/// the bias in every row, without writing and reading it).
+void gemm_bias(const GemmShape& shape, const float* a, int64_t lda, const float* b, int64_t ldb,
+               const float* bias, float* c, int64_t ldc);
+
+/// op(B) packed once into the current kernel path's panels, for many products that share it
+/// (a layer's weights, used by every row piece of a batch): saves repacking it per call.
+/// Holds a copy; `b` may change or go away after construction.
+class PackedB {
+public:
+    /// op(B) of `shape` (trans_b, n, k; m and trans_a unused) from `b` with leading dimension
+    /// ldb. Throws rpb::Error for a negative size.
+    PackedB(const GemmShape& shape, const float* b, int64_t ldb);
+    PackedB(PackedB&&) noexcept;
+    PackedB& operator=(PackedB&&) noexcept;
+    ~PackedB();
+
+    int64_t n() const { return n_; }
+    int64_t k() const { return k_; }
+
+private:
+    friend void gemm_packed(const GemmShape&, const float*, int64_t, const PackedB&, const float*,
+                            float, float*, int64_t);
+    int64_t n_ = 0;
+    int64_t k_ = 0;
+    int path_ = 0;            // the kernel path whose panel layout `panels_` has
+    float* panels_ = nullptr; // 64-byte aligned, inside storage_
+    std::unique_ptr<float[]> storage_;
+};
+
+/// C = (bias ? bias : beta * C) + op(A) @ packed op(B): gemm or gemm_bias with B packed
+/// beforehand, same bits. shape.n, shape.k and shape.trans_b must be those of `b`; bias,
+/// when not null, needs beta 0. Throws rpb::Error otherwise, or when the kernel path changed
+/// since `b` was packed.
+void gemm_packed(const GemmShape& shape, const float* a, int64_t lda, const PackedB& b,
+                 const float* bias, float beta, float* c, int64_t ldc);
 
 /// The plain computation of the same product with double accumulation: the reference that
 /// tests check `gemm` against.

@@ -20,6 +20,7 @@ namespace {
     KernelTable {                                                                                  \
         kernels::ns::tile_gemm, kernels::ns::add_bias_and_mask, kernels::ns::exp_row,              \
             kernels::ns::exp_inplace, kernels::ns::gemm_scratch_floats, kernels::ns::gemm,         \
+            kernels::ns::gemm_packed_b_floats, kernels::ns::gemm_pack_b,                           \
             kernels::ns::attention_head_scratch_floats, kernels::ns::attention_head_forward,       \
             kernels::ns::attention_head_backward, kernels::ns::layernorm_forward_rows,             \
             kernels::ns::layernorm_backward_rows, kernels::ns::gelu_forward,                       \

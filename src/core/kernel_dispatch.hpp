@@ -20,6 +20,8 @@ struct KernelTable {
     void (*exp_inplace)(float* v, int64_t n);
     int64_t (*gemm_scratch_floats)(int64_t n, int64_t k);
     void (*gemm)(const kernels::GemmArgs& args, float* scratch);
+    int64_t (*gemm_packed_b_floats)(int64_t n, int64_t k);
+    void (*gemm_pack_b)(const kernels::GemmArgs& args, float* dst);
     int64_t (*attention_head_scratch_floats)(int64_t tokens, int64_t head_dim);
     void (*attention_head_forward)(const kernels::AttentionHeadArgs& args, float* scratch);
     void (*attention_head_backward)(const kernels::AttentionHeadArgs& args, float* scratch);

@@ -142,17 +142,24 @@ APanel direct_panel(const GemmArgs& g, int64_t i0, int64_t mr, int64_t p0) {
 // of 16 dimensions).
 template <int NV, bool Packed>
 void micro_kernel_n(int64_t kc, const APanel& ap, const float* bp, float* c, int64_t ldc,
-                    int64_t mr, int64_t nr, bool load) {
+                    int64_t mr, int64_t nr, bool load, const float* init) {
     __mmask16 mask[2];
     mask[0] = static_cast<__mmask16>(nr >= 16 ? 0xffff : (1u << nr) - 1u);
     mask[1] = static_cast<__mmask16>(nr >= 32 ? 0xffff : nr <= 16 ? 0 : (1u << (nr - 16)) - 1u);
+    __m512 start[NV];
+#pragma GCC unroll 2
+    for (int v = 0; v < NV; ++v) {
+        start[v] =
+            init != nullptr ? _mm512_maskz_loadu_ps(mask[v], init + 16 * v) : _mm512_setzero_ps();
+    }
     __m512 acc[MR][NV];
 #pragma GCC unroll 12
     for (int r = 0; r < MR; ++r) {
         _mm_prefetch(reinterpret_cast<const char*>(c + r * ldc), _MM_HINT_T0);
 #pragma GCC unroll 2
         for (int v = 0; v < NV; ++v) {
-            acc[r][v] = _mm512_maskz_loadu_ps(load && r < mr ? mask[v] : 0, c + r * ldc + 16 * v);
+            acc[r][v] =
+                load ? _mm512_maskz_loadu_ps(r < mr ? mask[v] : 0, c + r * ldc + 16 * v) : start[v];
         }
     }
     for (int64_t p = 0; p < kc; ++p) {
@@ -190,14 +197,14 @@ void micro_kernel_n(int64_t kc, const APanel& ap, const float* bp, float* c, int
 }
 
 void micro_kernel(int64_t kc, const APanel& ap, const float* bp, float* c, int64_t ldc, int64_t mr,
-                  int64_t nr, bool load) {
+                  int64_t nr, bool load, const float* init) {
     const bool packed = ap.step == MR;
     if (nr > 16) {
         (packed ? micro_kernel_n<2, true> : micro_kernel_n<2, false>)(kc, ap, bp, c, ldc, mr, nr,
-                                                                      load);
+                                                                      load, init);
     } else {
         (packed ? micro_kernel_n<1, true> : micro_kernel_n<1, false>)(kc, ap, bp, c, ldc, mr, nr,
-                                                                      load);
+                                                                      load, init);
     }
 }
 
@@ -210,10 +217,16 @@ __m256i lanes(int64_t n) {
 
 template <bool Packed>
 void micro_kernel_a(int64_t kc, const APanel& ap, const float* bp, float* c, int64_t ldc,
-                    int64_t mr, int64_t nr, bool load) {
+                    int64_t mr, int64_t nr, bool load, const float* init) {
     const bool full = nr == NR;
     const __m256i lo = lanes(nr);
     const __m256i hi = lanes(nr - 8);
+    __m256 start0 = _mm256_setzero_ps();
+    __m256 start1 = _mm256_setzero_ps();
+    if (init != nullptr) {
+        start0 = _mm256_maskload_ps(init, lo);
+        start1 = _mm256_maskload_ps(init + 8, hi);
+    }
     __m256 acc[MR][2];
 #pragma GCC unroll 6
     for (int r = 0; r < MR; ++r) {
@@ -222,8 +235,8 @@ void micro_kernel_a(int64_t kc, const APanel& ap, const float* bp, float* c, int
             acc[r][1] =
                 full ? _mm256_loadu_ps(c + r * ldc + 8) : _mm256_maskload_ps(c + r * ldc + 8, hi);
         } else {
-            acc[r][0] = _mm256_setzero_ps();
-            acc[r][1] = _mm256_setzero_ps();
+            acc[r][0] = start0;
+            acc[r][1] = start1;
         }
     }
     for (int64_t p = 0; p < kc; ++p) {
@@ -254,9 +267,9 @@ void micro_kernel_a(int64_t kc, const APanel& ap, const float* bp, float* c, int
 }
 
 void micro_kernel(int64_t kc, const APanel& ap, const float* bp, float* c, int64_t ldc, int64_t mr,
-                  int64_t nr, bool load) {
-    (ap.step == MR ? micro_kernel_a<true> : micro_kernel_a<false>)(kc, ap, bp, c, ldc, mr, nr,
-                                                                   load);
+                  int64_t nr, bool load, const float* init) {
+    (ap.step == MR ? micro_kernel_a<true> : micro_kernel_a<false>)(kc, ap, bp, c, ldc, mr, nr, load,
+                                                                   init);
 }
 
 #else
@@ -264,11 +277,13 @@ void micro_kernel(int64_t kc, const APanel& ap, const float* bp, float* c, int64
 // Plain loops over a small tile (the compiler may use SSE2 across j).
 template <bool Packed>
 void micro_kernel_a(int64_t kc, const APanel& ap, const float* bp, float* c, int64_t ldc,
-                    int64_t mr, int64_t nr, bool load) {
+                    int64_t mr, int64_t nr, bool load, const float* init) {
     float acc[MR][NR];
     for (int64_t r = 0; r < MR; ++r) {
         for (int64_t j = 0; j < NR; ++j) {
-            acc[r][j] = load && r < mr && j < nr ? c[r * ldc + j] : 0.0f;
+            const bool inside = r < mr && j < nr;
+            acc[r][j] = load ? (inside ? c[r * ldc + j] : 0.0f)
+                             : (init != nullptr && j < nr ? init[j] : 0.0f);
         }
     }
     for (int64_t p = 0; p < kc; ++p) {
@@ -287,9 +302,9 @@ void micro_kernel_a(int64_t kc, const APanel& ap, const float* bp, float* c, int
 }
 
 void micro_kernel(int64_t kc, const APanel& ap, const float* bp, float* c, int64_t ldc, int64_t mr,
-                  int64_t nr, bool load) {
-    (ap.step == MR ? micro_kernel_a<true> : micro_kernel_a<false>)(kc, ap, bp, c, ldc, mr, nr,
-                                                                   load);
+                  int64_t nr, bool load, const float* init) {
+    (ap.step == MR ? micro_kernel_a<true> : micro_kernel_a<false>)(kc, ap, bp, c, ldc, mr, nr, load,
+                                                                   init);
 }
 
 #endif
@@ -301,6 +316,22 @@ int64_t gemm_scratch_floats(int64_t n, int64_t k) {
     return kc * round_up(min64(NC, n), NR) + kc * MR;
 }
 
+int64_t gemm_packed_b_floats(int64_t n, int64_t k) {
+    return k * round_up(n, NR);
+}
+
+// Block (j0, p0) of a whole packed op(B) starts at j0 * k + p0 * round_up(nc, NR): the blocks
+// of one column range follow each other down k, and every column range but the last is NC
+// wide (a multiple of NR), so all panels stay 64-byte aligned.
+void gemm_pack_b(const GemmArgs& g, float* dst) {
+    for (int64_t j0 = 0; j0 < g.n; j0 += NC) {
+        const int64_t nc = min64(NC, g.n - j0);
+        for (int64_t p0 = 0; p0 < g.k; p0 += KC) {
+            pack_b(g, p0, min64(KC, g.k - p0), j0, nc, dst + j0 * g.k + p0 * round_up(nc, NR));
+        }
+    }
+}
+
 void gemm(const GemmArgs& g, float* scratch) {
     const int64_t kc_max = min64(KC, g.k);
     float* bpack = scratch;
@@ -310,7 +341,14 @@ void gemm(const GemmArgs& g, float* scratch) {
         for (int64_t p0 = 0; p0 < g.k; p0 += KC) {
             const int64_t kc = min64(KC, g.k - p0);
             const bool load = g.accumulate || p0 > 0;
-            pack_b(g, p0, kc, j0, nc, bpack);
+            // The bias starts each chain, as a C holding it would (same bits).
+            const float* bias = !load && g.bias != nullptr ? g.bias + j0 : nullptr;
+            const float* panels = bpack;
+            if (g.packed_b != nullptr) {
+                panels = g.packed_b + j0 * g.k + p0 * round_up(nc, NR);
+            } else {
+                pack_b(g, p0, kc, j0, nc, bpack);
+            }
             for (int64_t i0 = 0; i0 < g.m; i0 += MR) {
                 const int64_t mr = min64(MR, g.m - i0);
                 // A panel that meets a single B panel is read in place: packing it would cost
@@ -323,8 +361,8 @@ void gemm(const GemmArgs& g, float* scratch) {
                     ap = packed_panel(apack);
                 }
                 for (int64_t jr = 0; jr < nc; jr += NR) {
-                    micro_kernel(kc, ap, bpack + jr * kc, g.c + i0 * g.ldc + j0 + jr, g.ldc, mr,
-                                 min64(NR, nc - jr), load);
+                    micro_kernel(kc, ap, panels + jr * kc, g.c + i0 * g.ldc + j0 + jr, g.ldc, mr,
+                                 min64(NR, nc - jr), load, bias != nullptr ? bias + jr : nullptr);
                 }
             }
         }

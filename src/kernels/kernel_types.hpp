@@ -32,8 +32,10 @@ struct TileBias {
     const int32_t* index;
 };
 
-/// One single-precision product, C = (accumulate ? C : 0) + op(A) @ op(B), in the layout of
-/// include/rpb/gemm.hpp; m, n, k > 0.
+/// One single-precision product, C = (accumulate ? C : bias or 0) + op(A) @ op(B), in the
+/// layout of include/rpb/gemm.hpp; m, n, k > 0. `bias` (n floats, added to every row; null
+/// for none) is only read when accumulate is false. `packed_b` is null, or op(B) already in
+/// the kernel's panels (gemm_pack_b), which are then not packed again.
 struct GemmArgs {
     bool trans_a;
     bool trans_b;
@@ -47,6 +49,8 @@ struct GemmArgs {
     bool accumulate;
     float* c;
     int64_t ldc;
+    const float* bias;
+    const float* packed_b;
 };
 
 } // namespace rpb::kernels

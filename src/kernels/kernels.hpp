@@ -22,6 +22,12 @@ void exp_inplace(float* v, int64_t n);
 int64_t gemm_scratch_floats(int64_t n, int64_t k);
 /// The product of `args`, with `scratch` of gemm_scratch_floats(args.n, args.k) floats.
 void gemm(const GemmArgs& args, float* scratch);
+/// Floats that op(B) of n columns and k rows takes in the kernel's panels (gemm_pack_b).
+int64_t gemm_packed_b_floats(int64_t n, int64_t k);
+/// op(B) of `args` (b, ldb, trans_b, n, k; the rest unused) into `dst` of
+/// gemm_packed_b_floats(n, k) floats, 64-byte aligned: GemmArgs::packed_b for any product
+/// with that op(B).
+void gemm_pack_b(const GemmArgs& args, float* dst);
 
 // The ViT's ops (src/kernels/nn.cpp; contracts in include/rpb/nn.hpp). Sums run in 16 fixed
 // lanes added in a fixed order, so every path gives the same bits for the same inputs.
