@@ -6,9 +6,11 @@
 #include "rpb/safetensors.hpp"
 #include "rpb/vit.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <doctest/doctest.h>
 #include <filesystem>
+#include <limits>
 #include <string>
 
 using namespace rpb;
@@ -175,5 +177,118 @@ TEST_CASE("rpb::model_file_bytes round-trips and the config is checked") {
                              Error);
         CHECK_THROWS_WITH_AS(model_from_tensors(tensors, "{\"depth\": 2}", "m.safetensors"),
                              "m.safetensors: rpbtool.config has no 'in_chans'", Error);
+    }
+}
+
+TEST_CASE("rpb::ViT::loss_and_gradients matches PyTorch and forward + backward") {
+    // 6 images: micro-batches of 4 and 2.
+    for (const char* name : {"rpb2d_cls", "rpb2d_mean", "t5_cls", "ape_cls", "none_mean"}) {
+        CAPTURE(name);
+        const std::string dir = golden_dir + name + "/";
+        const ViT model = load_model(dir + "model.safetensors");
+        const Array images = read_npy(dir + "images.npy");
+        const auto* pixels = reinterpret_cast<const uint8_t*>(images.bytes.data());
+        const IntTensor labels = to_int32(read_npy(dir + "labels.npy"), "labels");
+        const float want_loss = to_float32(read_npy(dir + "loss.npy"), "loss")[0];
+        const FloatTensor want_logits = to_float32(read_npy(dir + "logits.npy"), "logits");
+        const int64_t batch = labels.size();
+        const int64_t k = model.config().num_classes;
+        ThreadPool pool(2);
+        // The op-by-op passes over the whole batch: the reference of the fast pass.
+        std::vector<float> logits(static_cast<size_t>(batch * k)), dlogits(logits.size());
+        auto acts = make_activations();
+        model.forward(pool, pixels, batch, logits.data(), acts.get());
+        const double loss = nn::cross_entropy_forward_backward(logits.data(), labels.data(), batch,
+                                                               k, 0.1f, dlogits.data(), nullptr);
+        std::vector<float> grads(static_cast<size_t>(model.parameter_count()));
+        model.backward(pool, *acts, dlogits.data(), grads.data());
+        int64_t correct = 0;
+        for (int64_t i = 0; i < batch; ++i) {
+            const float* z = logits.data() + i * k;
+            correct += (std::max_element(z, z + k) - z) == labels[i] ? 1 : 0;
+        }
+
+        std::vector<float> fast_logits(logits.size());
+        std::vector<float> fast(grads.size());
+        const ViT::BatchLoss got = model.loss_and_gradients(pool, pixels, labels.data(), batch,
+                                                            0.1f, fast.data(), fast_logits.data());
+        CHECK(fast_logits == logits); // a row's forward values do not depend on its neighbours
+        CHECK(std::abs(got.loss - loss) < 1e-12);
+        CHECK(std::abs(got.loss - want_loss) < 1e-5);
+        CHECK(got.correct == correct);
+        for (const ParamInfo& p : model.layout()) {
+            CAPTURE(p.name);
+            // Another grouping of the same sums: within rounding of the reference.
+            const float* g = fast.data() + p.offset;
+            const float* r = grads.data() + p.offset;
+            double scale = 0.0;
+            for (int64_t i = 0; i < p.size; ++i) {
+                scale = std::max(scale, static_cast<double>(std::abs(r[i])));
+            }
+            for (int64_t i = 0; i < p.size; ++i) {
+                REQUIRE(std::abs(g[i] - r[i]) <= 1e-6 * scale + 1e-9);
+            }
+        }
+    }
+}
+
+TEST_CASE("rpb::ViT::loss_and_gradients and predict give the same bytes for any thread count") {
+    const ViT model = load_model(golden_dir + "rpb2d_cls/model.safetensors");
+    const Array images = read_npy(golden_dir + "rpb2d_cls/images.npy");
+    const auto* pixels = reinterpret_cast<const uint8_t*>(images.bytes.data());
+    const IntTensor labels = to_int32(read_npy(golden_dir + "rpb2d_cls/labels.npy"), "labels");
+    std::vector<std::vector<float>> results;
+    std::vector<double> losses;
+    for (int threads : {1, 2, 3}) {
+        ThreadPool pool(threads);
+        std::vector<float> grads(static_cast<size_t>(model.parameter_count()));
+        std::vector<float> logits(60);
+        losses.push_back(
+            model.loss_and_gradients(pool, pixels, labels.data(), 6, 0.1f, grads.data()).loss);
+        model.predict(pool, pixels, 6, logits.data());
+        grads.insert(grads.end(), logits.begin(), logits.end());
+        results.push_back(grads);
+    }
+    CHECK(results[0] == results[1]);
+    CHECK(results[0] == results[2]);
+    CHECK(losses[0] == losses[1]);
+    CHECK(losses[0] == losses[2]);
+    // predict gives forward's bits
+    ThreadPool pool(2);
+    std::vector<float> logits(60);
+    model.forward(pool, pixels, 6, logits.data(), nullptr);
+    CHECK(std::vector<float>(results[0].end() - 60, results[0].end()) == logits);
+}
+
+TEST_CASE("rpb::ViT::loss_and_gradients refuses a label past the classes") {
+    const ViT model = load_model(golden_dir + "rpb2d_cls/model.safetensors");
+    const Array images = read_npy(golden_dir + "rpb2d_cls/images.npy");
+    ThreadPool pool(1);
+    std::vector<int32_t> labels = {0, 1, 2, 10, 4, 5};
+    std::vector<float> grads(static_cast<size_t>(model.parameter_count()));
+    CHECK_THROWS_WITH_AS(
+        model.loss_and_gradients(pool, reinterpret_cast<const uint8_t*>(images.bytes.data()),
+                                 labels.data(), 6, 0.1f, grads.data()),
+        "label 10 of image 3 is past the model's 10 classes", Error);
+}
+
+TEST_CASE("rpb::ViT::backward writes every gradient") {
+    // loss_and_gradients keeps its per-micro-batch buffers between calls without clearing
+    // them: that is only right if backward overwrites every value.
+    for (const char* name : {"rpb2d_cls", "rpb1d_cls", "t5_cls", "ape_cls", "none_mean"}) {
+        CAPTURE(name);
+        const ViT model = load_model(golden_dir + name + "/model.safetensors");
+        const Array images = read_npy(golden_dir + name + "/images.npy");
+        ThreadPool pool(2);
+        std::vector<float> logits(60), dlogits(60, 0.01f);
+        auto acts = make_activations();
+        model.forward(pool, reinterpret_cast<const uint8_t*>(images.bytes.data()), 6, logits.data(),
+                      acts.get());
+        std::vector<float> grads(static_cast<size_t>(model.parameter_count()),
+                                 std::numeric_limits<float>::quiet_NaN());
+        model.backward(pool, *acts, dlogits.data(), grads.data());
+        for (const float g : grads) {
+            REQUIRE(std::isfinite(g));
+        }
     }
 }

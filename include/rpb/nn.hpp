@@ -70,6 +70,13 @@ double cross_entropy_forward_backward(const float* logits, const int32_t* labels
                                       int64_t classes, float label_smoothing, float* dlogits,
                                       float* row_loss);
 
+/// The same for `rows` rows of a batch of `batch_size` (a micro-batch): dlogits is the
+/// gradient of the whole batch's mean loss (divided by batch_size); returns the rows' loss
+/// sum (in double, in row order).
+double cross_entropy_rows(const float* logits, const int32_t* labels, int64_t rows,
+                          int64_t batch_size, int64_t classes, float label_smoothing,
+                          float* dlogits, float* row_loss);
+
 /// y[i] += x[i] for n values (residual connections).
 void add_inplace(ThreadPool& pool, float* y, const float* x, int64_t n);
 

@@ -138,6 +138,32 @@ public:
     /// Overwrites the activations.
     void backward(ThreadPool& pool, ViTActivations& acts, const float* dlogits, float* grads) const;
 
+    /// What loss_and_gradients measured on a batch.
+    struct BatchLoss {
+        double loss = 0;     ///< mean over the batch (with the label smoothing asked for)
+        int64_t correct = 0; ///< images whose largest logit is their label
+    };
+
+    /// The fast training pass (src/core/vit_micro_batch.cpp): forward, cross-entropy with
+    /// label smoothing eps (mean over the batch) and backward for `batch` images with
+    /// `labels`, every parameter's gradient written into `grads`. The same computation as
+    /// forward + nn::cross_entropy_forward_backward + backward, run in micro-batches of
+    /// kMicroBatch images, each on one thread from its input to its gradients with its
+    /// activations in cache and no barrier between layers; the micro-batches' gradients are
+    /// added in order, so results do not depend on the thread count. `logits` (B, K) is
+    /// written unless null. Labels must be in [0, K).
+    BatchLoss loss_and_gradients(ThreadPool& pool, const uint8_t* images, const int32_t* labels,
+                                 int64_t batch, float label_smoothing, float* grads,
+                                 float* logits = nullptr) const;
+
+    /// logits (B, K) of `batch` images as forward computes them (the same bits), in
+    /// micro-batches of kMicroBatch images, one thread each: the evaluation pass.
+    void predict(ThreadPool& pool, const uint8_t* images, int64_t batch, float* logits) const;
+
+    /// Images per micro-batch of loss_and_gradients and predict: a block's activations for
+    /// them stay in a core's L2 cache.
+    static constexpr int64_t kMicroBatch = 4;
+
 private:
     ViTConfig config_;
     std::vector<ParamInfo> layout_;
@@ -151,7 +177,10 @@ struct ActivationsDeleter {
     void operator()(ViTActivations* a) const;
 };
 using ActivationsPtr = std::unique_ptr<ViTActivations, ActivationsDeleter>;
-ActivationsPtr make_activations();
+/// Buffers for forward and backward. With keep_attention every block's attention
+/// probabilities and output are kept for backward (more memory, no recomputation: for
+/// micro-batches); without, backward recomputes them.
+ActivationsPtr make_activations(bool keep_attention = false);
 
 /// A model file (formats.md "Model files"): float32 safetensors with the parameters under their
 /// names and the config in "__metadata__".

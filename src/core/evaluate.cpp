@@ -45,11 +45,9 @@ EvalResult evaluate(ThreadPool& pool, const ViT& model, const ImageSet& set, int
     std::vector<float> out(static_cast<size_t>(batch * k));
     std::vector<float> row_loss(static_cast<size_t>(batch));
     double loss_sum = 0.0;
-    // One set of buffers for every batch: fresh ones would be page-faulted in each time.
-    const ActivationsPtr acts = make_activations();
     for (int64_t first = 0; first < set.count; first += batch) {
         const int64_t n = std::min(batch, set.count - first);
-        model.forward(pool, set.pixels.data() + first * pixels, n, out.data(), acts.get(), false);
+        model.predict(pool, set.pixels.data() + first * pixels, n, out.data());
         const int32_t* labels = set.labels.data() + first;
         nn::cross_entropy_forward_backward(out.data(), labels, n, k, 0.0f, nullptr,
                                            row_loss.data());

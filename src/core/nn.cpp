@@ -63,26 +63,21 @@ void column_sums(ThreadPool& pool, const float* x, int64_t rows, int64_t channel
 
 void linear_forward(ThreadPool& pool, const float* x, const float* w, const float* b, float* y,
                     int64_t rows, int64_t in, int64_t out) {
+    // The weights are packed once for all row pieces; the bias starts each output's chain.
+    const PackedB packed({.trans_b = true, .n = out, .k = in}, w, in);
     for_pieces(pool, rows, kRowPiece, [&](int64_t begin, int64_t end) {
-        float* yp = y + begin * out;
-        float beta = 0.0f;
-        if (b != nullptr) {
-            for (int64_t r = begin; r < end; ++r) {
-                std::copy(b, b + out, y + r * out);
-            }
-            beta = 1.0f;
-        }
-        gemm({.trans_b = true, .m = end - begin, .n = out, .k = in}, x + begin * in, in, w, in,
-             beta, yp, out);
+        gemm_packed({.trans_b = true, .m = end - begin, .n = out, .k = in}, x + begin * in, in,
+                    packed, b, 0.0f, y + begin * out, out);
     });
 }
 
 void linear_backward(ThreadPool& pool, const float* dy, const float* x, const float* w, float* dx,
                      float* dw, float* db, int64_t rows, int64_t in, int64_t out) {
     if (dx != nullptr) {
+        const PackedB packed({.n = in, .k = out}, w, in);
         for_pieces(pool, rows, kRowPiece, [&](int64_t begin, int64_t end) {
-            gemm({.m = end - begin, .n = in, .k = out}, dy + begin * out, out, w, in, 0.0f,
-                 dx + begin * in, in);
+            gemm_packed({.m = end - begin, .n = in, .k = out}, dy + begin * out, out, packed,
+                        nullptr, 0.0f, dx + begin * in, in);
         });
     }
     // dw = sum over pieces of rows of dy_piece^T x_piece, the pieces added in order: every
@@ -296,6 +291,14 @@ void attention_backward(ThreadPool& pool, const AttentionShape& s, const float* 
 double cross_entropy_forward_backward(const float* logits, const int32_t* labels, int64_t batch,
                                       int64_t classes, float label_smoothing, float* dlogits,
                                       float* row_loss) {
+    return cross_entropy_rows(logits, labels, batch, batch, classes, label_smoothing, dlogits,
+                              row_loss) /
+           static_cast<double>(batch);
+}
+
+double cross_entropy_rows(const float* logits, const int32_t* labels, int64_t batch,
+                          int64_t batch_size, int64_t classes, float label_smoothing,
+                          float* dlogits, float* row_loss) {
     const double eps = label_smoothing;
     double total = 0.0;
     for (int64_t b = 0; b < batch; ++b) {
@@ -325,11 +328,11 @@ double cross_entropy_forward_backward(const float* logits, const int32_t* labels
                 const double target =
                     (c == labels[b] ? 1.0 - eps : 0.0) + eps / static_cast<double>(classes);
                 dlogits[b * classes + c] =
-                    static_cast<float>((p - target) / static_cast<double>(batch));
+                    static_cast<float>((p - target) / static_cast<double>(batch_size));
             }
         }
     }
-    return total / static_cast<double>(batch);
+    return total;
 }
 
 } // namespace rpb::nn

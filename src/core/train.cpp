@@ -369,13 +369,9 @@ TrainOutcome train_run(const TrainConfig& given, const std::string& given_data,
 
     const ViTConfig& mc = model.config();
     const int64_t pixels = mc.image_h * mc.image_w;
-    const int64_t k = mc.num_classes;
     std::vector<uint8_t> images(static_cast<size_t>(batch * pixels));
     std::vector<int32_t> labels(static_cast<size_t>(batch));
-    std::vector<float> logits(static_cast<size_t>(batch * k));
-    std::vector<float> dlogits(static_cast<size_t>(batch * k));
     std::vector<float> grads(static_cast<size_t>(model.parameter_count()));
-    auto acts = make_activations();
     std::vector<int64_t> order;
     int64_t order_epoch = -1;
     const int64_t first_step = progress.step;
@@ -397,22 +393,17 @@ TrainOutcome train_run(const TrainConfig& given, const std::string& given_data,
                           mc.image_h, mc.image_w, a);
             labels[static_cast<size_t>(i)] = train_set.labels[static_cast<size_t>(image)];
         });
-        model.forward(pool, images.data(), batch, logits.data(), acts.get());
-        const double loss = nn::cross_entropy_forward_backward(
-            logits.data(), labels.data(), batch, k, static_cast<float>(config.label_smoothing),
-            dlogits.data(), nullptr);
+        const ViT::BatchLoss measured =
+            model.loss_and_gradients(pool, images.data(), labels.data(), batch,
+                                     static_cast<float>(config.label_smoothing), grads.data());
+        const double loss = measured.loss;
         if (!std::isfinite(loss)) {
             throw Error(fmt::format("loss is {} at step {} (epoch {}); the run's last saved state "
                                     "(step {}) is kept in {}",
                                     std::isnan(loss) ? "nan" : "infinite", s + 1, epoch + 1,
                                     first_step, run_dir));
         }
-        int64_t correct = 0;
-        for (int64_t i = 0; i < batch; ++i) {
-            const float* z = logits.data() + i * k;
-            correct += (std::max_element(z, z + k) - z) == labels[static_cast<size_t>(i)] ? 1 : 0;
-        }
-        model.backward(pool, *acts, dlogits.data(), grads.data());
+        const int64_t correct = measured.correct;
         const double norm = config.optimizer.clip_grad > 0.0
                                 ? clip_gradients(pool, grads, config.optimizer.clip_grad)
                                 : gradient_norm(pool, grads);

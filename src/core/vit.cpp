@@ -54,8 +54,10 @@ void ActivationsDeleter::operator()(ViTActivations* a) const {
     delete a;
 }
 
-ActivationsPtr make_activations() {
-    return ActivationsPtr(new ViTActivations());
+ActivationsPtr make_activations(bool keep_attention) {
+    ActivationsPtr a(new ViTActivations());
+    a->keep_attention = keep_attention;
+    return a;
 }
 
 namespace {
@@ -379,13 +381,17 @@ void ViT::backward(ThreadPool& pool, ViTActivations& a, const float* dlogits, fl
         nn::layernorm_backward(pool, a.dtmp.data(), ba.mid.data(), bw.norm2_w, ba.ln2_mean.data(),
                                ba.ln2_rstd.data(), a.datt.data(), bg.norm2_w, bg.norm2_b, rows, e);
         nn::add_inplace(pool, a.dx.data(), a.datt.data(), rows * e); // dx is now d(mid)
-        // Attention: mid = x + proj(attn(qkv(ln1(x))))
-        nn::attention_forward(pool, shape, ba.qkv.data(), bw.table,
-                              index_.empty() ? nullptr : index_.data(), shared.probs.data(),
-                              shared.att.data());
-        nn::linear_backward(pool, a.dx.data(), shared.att.data(), bw.proj_w, a.datt.data(),
-                            bg.proj_w, bg.proj_b, rows, e, e);
-        nn::attention_backward(pool, shape, ba.qkv.data(), shared.probs.data(), a.datt.data(),
+        // Attention: mid = x + proj(attn(qkv(ln1(x)))); probabilities and output recomputed
+        // unless forward kept them.
+        BlockActivations& attn = a.keep_attention ? ba : shared;
+        if (!a.keep_attention) {
+            nn::attention_forward(pool, shape, ba.qkv.data(), bw.table,
+                                  index_.empty() ? nullptr : index_.data(), shared.probs.data(),
+                                  shared.att.data());
+        }
+        nn::linear_backward(pool, a.dx.data(), attn.att.data(), bw.proj_w, a.datt.data(), bg.proj_w,
+                            bg.proj_b, rows, e, e);
+        nn::attention_backward(pool, shape, ba.qkv.data(), attn.probs.data(), a.datt.data(),
                                index_.empty() ? nullptr : index_.data(), c.table_entries(),
                                a.dqkv.data(), bg.table);
         nn::layernorm_forward(pool, ba.x.data(), bw.norm1_w, bw.norm1_b, shared.ln1.data(),
