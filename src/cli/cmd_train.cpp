@@ -204,7 +204,6 @@ void run_train(const TrainOptions& o, const CLI::App& command) {
     const bool terminal = isatty(STDERR_FILENO) != 0 && !o.quiet;
     TrainHooks hooks;
     hooks.stop = &stop_requested;
-    int64_t epochs_total = 0;
     hooks.on_step = [&](const StepReport& r) {
         if (!terminal) {
             return;
@@ -231,7 +230,6 @@ void run_train(const TrainOptions& o, const CLI::App& command) {
                    "{:.2f}%  ({})\n",
                    terminal ? "\r\033[K" : "", r.epoch, r.train_loss, 100 * r.train_accuracy,
                    r.test_loss, 100 * r.test_accuracy, clock(r.seconds));
-        ++epochs_total;
     };
     ThreadPool pool(o.threads);
     const TrainOutcome outcome = train_run(config, o.data, run_dir, o.resume, o.from, pool, hooks);
