@@ -2,17 +2,11 @@
 // path this copy is compiled for: AVX-512 (16-wide, masked tails), AVX2 + FMA (8-wide, masked
 // loads and stores), or plain scalar code. Includes only what kernel_types.hpp allows.
 #include "kernels.hpp"
+#include "vector_math.hpp"
 
 #include <cstddef>
 #include <cstdint>
 #include <immintrin.h>
-
-#if defined(__AVX512F__) && !defined(__clang__)
-// GCC 12's AVX-512 headers start some intrinsics from _mm512_undefined_ps(), which
-// -Wuninitialized reports at every inlining site (GCC bug 105593): a false positive.
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#endif
 
 namespace rpb::kernels::RPB_KERNEL_NS {
 namespace {
@@ -34,12 +28,6 @@ int64_t clamp64(int64_t v, int64_t lo, int64_t hi) {
 constexpr int kWidth = 16; // floats per vector
 constexpr int kMaxRows = 6;
 constexpr int kMaxVectors = 4;
-using Mask = __mmask16;
-
-// Lanes [0, n) of a vector, n in [0, 16].
-Mask lanes(int64_t n) {
-    return static_cast<Mask>((1u << n) - 1u);
-}
 
 // C[RB][16 * NV] = init + A[RB][k] @ B[k][16 * NV]: RB * NV accumulators stay in registers;
 // per k step NV loads of B and RB broadcasts of A feed RB * NV FMAs (6 x 4: 24
@@ -95,35 +83,11 @@ void micro_kernel(int64_t k, const float* a, int64_t lda, const float* b, int64_
     }
 }
 
-// exp for x <= 0 (x may be -inf): Cephes expf polynomial on the reduced argument and
-// scalef for 2^n; relative error about 2 ulp, and tiny arguments flush to 0.
-__m512 exp_vec(__m512 x) {
-    x = _mm512_max_ps(x, _mm512_set1_ps(-104.0f));
-    const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
-                                          _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
-    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
-    __m512 p = _mm512_set1_ps(1.9875691500e-4f);
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
-    p = _mm512_fmadd_ps(p, _mm512_mul_ps(r, r), _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
-    return _mm512_scalef_ps(p, n);
-}
-
 #elif defined(__AVX2__)
 
 constexpr int kWidth = 8;
 constexpr int kMaxRows = 6;
 constexpr int kMaxVectors = 2; // 6 x 2 accumulators + 2 of B + 1 of A: 15 of 16 registers
-using Mask = __m256i;
-
-Mask lanes(int64_t n) {
-    return _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(n)),
-                              _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-}
 
 // As the AVX-512 micro-kernel with 8-wide vectors: the last group is masked by `tail`.
 template <int RB, int NV>
@@ -174,42 +138,6 @@ void micro_kernel(int64_t k, const float* a, int64_t lda, const float* b, int64_
             }
         }
     }
-}
-
-// exp for x <= 0 (x may be -inf), the Cephes polynomial of the AVX-512 version; 2^n is built
-// in the exponent bits, so arguments below ln(FLT_MIN) (about -87.34) give 0 instead of a
-// subnormal (a difference below 1.2e-38).
-__m256 exp_vec(__m256 x) {
-    const __m256 tiny = _mm256_cmp_ps(x, _mm256_set1_ps(-87.3365f), _CMP_LT_OQ);
-    x = _mm256_max_ps(x, _mm256_set1_ps(-87.3365f));
-    const __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
-                                     _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
-    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
-    __m256 p = _mm256_set1_ps(1.9875691500e-4f);
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.3981999507e-3f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073e-3f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894e-2f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459e-1f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
-    p = _mm256_fmadd_ps(p, _mm256_mul_ps(r, r), _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
-    const __m256i bits =
-        _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
-    return _mm256_andnot_ps(tiny, _mm256_mul_ps(p, _mm256_castsi256_ps(bits)));
-}
-
-float reduce_max(__m256 v) {
-    __m128 m = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    m = _mm_max_ps(m, _mm_movehl_ps(m, m));
-    m = _mm_max_ss(m, _mm_shuffle_ps(m, m, 1));
-    return _mm_cvtss_f32(m);
-}
-
-float reduce_add(__m256 v) {
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    s = _mm_add_ss(s, _mm_shuffle_ps(s, s, 1));
-    return _mm_cvtss_f32(s);
 }
 
 #endif
@@ -305,7 +233,7 @@ float add_bias_and_mask(float* row, int64_t valid, const TileBias& bias) {
         _mm512_storeu_ps(row + 16 * v, s);
         mx = _mm512_max_ps(mx, s);
     }
-    return _mm512_reduce_max_ps(mx);
+    return reduce_max(mx);
 #elif defined(__AVX2__)
     const __m256 neg_inf = _mm256_set1_ps(kNegInf);
     __m256 mx = neg_inf;
@@ -350,7 +278,7 @@ float exp_row(float* row, int64_t valid, float row_max, float factor) {
         sum = _mm512_add_ps(sum, p);
         _mm512_storeu_ps(row + 16 * v, _mm512_mul_ps(p, f));
     }
-    return _mm512_reduce_add_ps(sum);
+    return reduce_add(sum);
 #elif defined(__AVX2__)
     const __m256 m = _mm256_set1_ps(row_max);
     const __m256 f = _mm256_set1_ps(factor);

@@ -4,6 +4,7 @@
 // lanes added together in a fixed order, so each path gives the same bits (and none needs
 // -ffast-math's reassociation to vectorise). Includes only what kernel_types.hpp allows.
 #include "kernels.hpp"
+#include "vector_math.hpp"
 
 #include <cstddef>
 #include <cstdint>
@@ -55,7 +56,19 @@ inline float fast_erf(float x) {
     return p / q;
 }
 
-// Sum of v[0, n) in kLanes lanes, then the lanes in order, then the tail.
+// The kLanes partial results of a lane loop folded pairwise (lane l with lane l + w, for w =
+// 8, 4, 2, 1): a fixed order, the one vector_math.hpp's reduce_add gives, and four dependent
+// steps instead of a chain of fifteen.
+inline float fold_sum(float (&acc)[kLanes]) {
+    for (int64_t w = kLanes / 2; w >= 1; w /= 2) {
+        for (int64_t l = 0; l < w; ++l) {
+            acc[l] += acc[l + w];
+        }
+    }
+    return acc[0];
+}
+
+// Sum of v[0, n) in kLanes lanes, then the lanes folded, then the tail.
 inline float lane_sum(const float* v, int64_t n) {
     float acc[kLanes] = {};
     int64_t i = 0;
@@ -64,16 +77,14 @@ inline float lane_sum(const float* v, int64_t n) {
             acc[l] += v[i + l];
         }
     }
-    float s = 0.0f;
-    for (int64_t l = 0; l < kLanes; ++l) {
-        s += acc[l];
-    }
+    float s = fold_sum(acc);
     for (; i < n; ++i) {
         s += v[i];
     }
     return s;
 }
 
+// As lane_sum, of a[i] * b[i].
 inline float lane_dot(const float* a, const float* b, int64_t n) {
     float acc[kLanes] = {};
     int64_t i = 0;
@@ -82,35 +93,11 @@ inline float lane_dot(const float* a, const float* b, int64_t n) {
             acc[l] += a[i + l] * b[i + l];
         }
     }
-    float s = 0.0f;
-    for (int64_t l = 0; l < kLanes; ++l) {
-        s += acc[l];
-    }
+    float s = fold_sum(acc);
     for (; i < n; ++i) {
         s += a[i] * b[i];
     }
     return s;
-}
-
-inline float lane_max(const float* v, int64_t n) {
-    float acc[kLanes];
-    for (int64_t l = 0; l < kLanes; ++l) {
-        acc[l] = -__builtin_inff();
-    }
-    int64_t i = 0;
-    for (; i + kLanes <= n; i += kLanes) {
-        for (int64_t l = 0; l < kLanes; ++l) {
-            acc[l] = v[i + l] > acc[l] ? v[i + l] : acc[l];
-        }
-    }
-    float m = -__builtin_inff();
-    for (int64_t l = 0; l < kLanes; ++l) {
-        m = acc[l] > m ? acc[l] : m;
-    }
-    for (; i < n; ++i) {
-        m = v[i] > m ? v[i] : m;
-    }
-    return m;
 }
 
 constexpr int64_t kRowBlock = 4; // rows per register block
@@ -268,6 +255,102 @@ void store_rows(const float* src, int64_t padded, int64_t rows, int64_t cols, fl
     }
 }
 
+// probs[0, t) = softmax(scale * row[j] + bias[j]) over j < t (bias may be null), row
+// (t rounded up to 16 floats) is scratch. The max and the sum run over 16 lanes whole
+// chunks at a time, the lanes past t holding -inf and then 0, and the sum's lanes are folded
+// as fold_sum does; one row's passes stay in registers and L1 (50-token rows spent most of
+// their time in loop tails and reduction chains when this was plain loops).
+void softmax_row(float* row, int64_t t, float scale, const float* bias, float* probs) {
+#if defined(__AVX512F__)
+    const __m512 vscale = _mm512_set1_ps(scale);
+    const __m512 neg_inf = _mm512_set1_ps(-__builtin_inff());
+    __m512 mx = neg_inf;
+    for (int64_t j = 0; j < t; j += 16) {
+        const Mask mask = lanes(t - j < 16 ? t - j : 16);
+        const __m512 x = _mm512_maskz_loadu_ps(mask, row + j);
+        const __m512 s = bias != nullptr
+                             ? _mm512_fmadd_ps(x, vscale, _mm512_maskz_loadu_ps(mask, bias + j))
+                             : _mm512_mul_ps(x, vscale);
+        const __m512 v = _mm512_mask_blend_ps(mask, neg_inf, s);
+        _mm512_storeu_ps(row + j, v);
+        mx = _mm512_max_ps(mx, v);
+    }
+    const __m512 m = _mm512_set1_ps(reduce_max(mx));
+    __m512 sum = _mm512_setzero_ps();
+    for (int64_t j = 0; j < t; j += 16) {
+        const Mask mask = lanes(t - j < 16 ? t - j : 16);
+        const __m512 e =
+            _mm512_maskz_mov_ps(mask, exp_vec(_mm512_sub_ps(_mm512_loadu_ps(row + j), m)));
+        _mm512_storeu_ps(row + j, e);
+        sum = _mm512_add_ps(sum, e);
+    }
+    const __m512 inv = _mm512_set1_ps(1.0f / reduce_add(sum));
+    for (int64_t j = 0; j < t; j += 16) {
+        const Mask mask = lanes(t - j < 16 ? t - j : 16);
+        _mm512_mask_storeu_ps(probs + j, mask, _mm512_mul_ps(_mm512_loadu_ps(row + j), inv));
+    }
+#elif defined(__AVX2__)
+    // 16 lanes as two 8-lane halves (lo: lanes 0-7, hi: 8-15), so that the sum folds as on
+    // the AVX-512 path: lo + hi is lane l + lane l + 8.
+    const __m256 vscale = _mm256_set1_ps(scale);
+    const __m256 neg_inf = _mm256_set1_ps(-__builtin_inff());
+    const int64_t tp = (t + 15) / 16 * 16;
+    __m256 mx = neg_inf;
+    for (int64_t j = 0; j < tp; j += 8) {
+        const Mask mask = lanes(t - j < 0 ? 0 : t - j < 8 ? t - j : 8);
+        const __m256 x = _mm256_maskload_ps(row + j, mask);
+        const __m256 s = bias != nullptr
+                             ? _mm256_fmadd_ps(x, vscale, _mm256_maskload_ps(bias + j, mask))
+                             : _mm256_mul_ps(x, vscale);
+        const __m256 v = _mm256_blendv_ps(neg_inf, s, _mm256_castsi256_ps(mask));
+        _mm256_storeu_ps(row + j, v);
+        mx = _mm256_max_ps(mx, v);
+    }
+    const __m256 m = _mm256_set1_ps(reduce_max(mx));
+    __m256 lo = _mm256_setzero_ps();
+    __m256 hi = _mm256_setzero_ps();
+    for (int64_t j = 0; j < tp; j += 16) {
+        const __m256 e0 = _mm256_and_ps(_mm256_castsi256_ps(lanes(t - j < 0   ? 0
+                                                                  : t - j < 8 ? t - j
+                                                                              : 8)),
+                                        exp_vec(_mm256_sub_ps(_mm256_loadu_ps(row + j), m)));
+        const __m256 e1 = _mm256_and_ps(_mm256_castsi256_ps(lanes(t - j - 8 < 0   ? 0
+                                                                  : t - j - 8 < 8 ? t - j - 8
+                                                                                  : 8)),
+                                        exp_vec(_mm256_sub_ps(_mm256_loadu_ps(row + j + 8), m)));
+        _mm256_storeu_ps(row + j, e0);
+        _mm256_storeu_ps(row + j + 8, e1);
+        lo = _mm256_add_ps(lo, e0);
+        hi = _mm256_add_ps(hi, e1);
+    }
+    const __m256 inv = _mm256_set1_ps(1.0f / reduce_add(_mm256_add_ps(lo, hi)));
+    for (int64_t j = 0; j < t; j += 8) {
+        const Mask mask = lanes(t - j < 8 ? t - j : 8);
+        _mm256_maskstore_ps(probs + j, mask, _mm256_mul_ps(_mm256_loadu_ps(row + j), inv));
+    }
+#else
+    float mx = -__builtin_inff();
+    for (int64_t j = 0; j < t; ++j) {
+        row[j] = row[j] * scale + (bias != nullptr ? bias[j] : 0.0f);
+        mx = row[j] > mx ? row[j] : mx;
+    }
+    const int64_t tp = (t + kLanes - 1) / kLanes * kLanes;
+    float sum[kLanes] = {};
+    for (int64_t j0 = 0; j0 < tp; j0 += kLanes) {
+        for (int64_t l = 0; l < kLanes; ++l) {
+            const int64_t j = j0 + l;
+            const float e = j < t ? fast_exp(row[j] - mx) : 0.0f;
+            row[j] = e;
+            sum[l] += e;
+        }
+    }
+    const float inv = 1.0f / fold_sum(sum);
+    for (int64_t j = 0; j < t; ++j) {
+        probs[j] = row[j] * inv;
+    }
+#endif
+}
+
 } // namespace
 
 // Scratch layout (tp = T rounded up to 16, dp = d rounded up): four (T, dp) operand copies, a
@@ -294,20 +377,8 @@ void attention_head_forward(const AttentionHeadArgs& a, float* scratch) {
     // logits = Q K^T, one chain over the channels per logit
     product(qp, dp, 1, t, d, kt, tp, tp / 16, logits, tp);
     for (int64_t i = 0; i < t; ++i) {
-        float* __restrict row = logits + i * tp;
-        const float* bias = a.bias != nullptr ? a.bias + i * t : nullptr;
-        for (int64_t j = 0; j < t; ++j) {
-            row[j] = row[j] * a.scale + (bias != nullptr ? bias[j] : 0.0f);
-        }
-        const float m = lane_max(row, t);
-        for (int64_t j = 0; j < t; ++j) {
-            row[j] = fast_exp(row[j] - m);
-        }
-        const float inv = 1.0f / lane_sum(row, t);
-        float* __restrict p = a.probs + i * t;
-        for (int64_t j = 0; j < t; ++j) {
-            p[j] = row[j] * inv;
-        }
+        softmax_row(logits + i * tp, t, a.scale, a.bias != nullptr ? a.bias + i * t : nullptr,
+                    a.probs + i * t);
     }
     // out = P V
     product(a.probs, t, 1, t, t, vp, dp, dp / 16, out, dp);
