@@ -11,19 +11,27 @@
 // bytes for any thread count.
 #pragma once
 
+#include "rpb/gemm.hpp"
 #include "rpb/thread_pool.hpp"
 
 #include <cstdint>
 
 namespace rpb::nn {
 
-/// y (R, out) = x (R, in) @ w^T + b, w (out, in), b (out) or null (nn.Linear).
+/// y (R, out) = x (R, in) @ w^T + b, w (out, in), b (out) or null (nn.Linear). `packed`:
+/// null, or w as pack_linear_forward packed it (then w is not read), for callers that run
+/// many products with the same weights (the ViT's micro-batches); the same bits either way.
 void linear_forward(ThreadPool& pool, const float* x, const float* w, const float* b, float* y,
-                    int64_t rows, int64_t in, int64_t out);
+                    int64_t rows, int64_t in, int64_t out, const PackedB* packed = nullptr);
 /// dx (R, in) = dy @ w (unless null); dw (out, in) = dy^T @ x; db (out) = column sums of dy
-/// (unless null).
+/// (unless null). `packed_dx`: null, or w as pack_linear_backward packed it.
 void linear_backward(ThreadPool& pool, const float* dy, const float* x, const float* w, float* dx,
-                     float* dw, float* db, int64_t rows, int64_t in, int64_t out);
+                     float* dw, float* db, int64_t rows, int64_t in, int64_t out,
+                     const PackedB* packed_dx = nullptr);
+/// w (out, in) packed for linear_forward's product x @ w^T.
+PackedB pack_linear_forward(const float* w, int64_t in, int64_t out);
+/// w (out, in) packed for linear_backward's product dy @ w.
+PackedB pack_linear_backward(const float* w, int64_t in, int64_t out);
 
 /// y = (x - mean) * rstd * w + b per row over C channels, rstd = 1 / sqrt(var + eps), biased
 /// variance (nn.LayerNorm(C, eps)). Saves mean and rstd (R each) for the backward pass.

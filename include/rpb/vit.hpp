@@ -7,6 +7,7 @@
 // MLP width M, L blocks, K classes. Activations are (B, T, C) row-major, as rows R = B * T.
 #pragma once
 
+#include "rpb/gemm.hpp"
 #include "rpb/scheme.hpp"
 #include "rpb/tensor.hpp"
 #include "rpb/thread_pool.hpp"
@@ -101,6 +102,12 @@ struct ViTViews {
 /// Buffers of one forward pass of B images, kept for the backward pass (see vit.cpp).
 struct ViTActivations;
 
+/// A model's Linear weights packed for the products of forward and backward (vit.cpp).
+struct ViTPackedWeights {
+    std::vector<PackedB> forward;  ///< x @ w^T, by slot (vit.cpp: linear_slot)
+    std::vector<PackedB> backward; ///< dy @ w, by slot; empty for evaluation
+};
+
 class ViT {
 public:
     /// Validates the config (UsageError) and lays out zeroed parameters.
@@ -128,15 +135,19 @@ public:
     /// mean and std. With `acts`, its buffers are used (and kept for the next call): with
     /// `for_backward` every block's activations stay for backward, without it one block's
     /// buffers are reused (evaluation). Null `acts`: temporary buffers.
+    /// `packed`: null, or this model's current weights as pack_weights packed them.
     void forward(ThreadPool& pool, const uint8_t* images, int64_t batch, float* logits,
-                 ViTActivations* acts, bool for_backward = true) const;
+                 ViTActivations* acts, bool for_backward = true,
+                 const ViTPackedWeights* packed = nullptr) const;
     /// The attention probabilities of every block, (B, H, T, T) each, for `batch` images.
     std::vector<FloatTensor> attention_probabilities(ThreadPool& pool, const uint8_t* images,
                                                      int64_t batch) const;
     /// Gradients of the loss with respect to every parameter (written into `grads`,
     /// parameter_count() floats) from dlogits (B, K) and the activations of the forward pass.
     /// Overwrites the activations.
-    void backward(ThreadPool& pool, ViTActivations& acts, const float* dlogits, float* grads) const;
+    /// `packed`: as forward's (with the backward products packed).
+    void backward(ThreadPool& pool, ViTActivations& acts, const float* dlogits, float* grads,
+                  const ViTPackedWeights* packed = nullptr) const;
 
     /// What loss_and_gradients measured on a batch.
     struct BatchLoss {
@@ -159,6 +170,11 @@ public:
     /// logits (B, K) of `batch` images as forward computes them (the same bits), in
     /// micro-batches of kMicroBatch images, one thread each: the evaluation pass.
     void predict(ThreadPool& pool, const uint8_t* images, int64_t batch, float* logits) const;
+
+    /// Every Linear layer's weights packed for the kernel path's products (rpb/gemm.hpp
+    /// PackedB): the micro-batch passes pack them once per batch and share them between
+    /// threads, instead of every micro-batch packing its own. Invalid once the weights change.
+    std::unique_ptr<const ViTPackedWeights> pack_weights(bool for_backward) const;
 
     /// Images per micro-batch of loss_and_gradients and predict: a block's activations for
     /// them stay in a core's L2 cache.

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <optional>
 #include <vector>
 
 namespace rpb::nn {
@@ -61,29 +62,68 @@ void column_sums(ThreadPool& pool, const float* x, int64_t rows, int64_t channel
     reduce_partials(partial, count, channels, out);
 }
 
+PackedB pack_linear_forward(const float* w, int64_t in, int64_t out) {
+    return PackedB({.trans_b = true, .n = out, .k = in}, w, in);
+}
+
+PackedB pack_linear_backward(const float* w, int64_t in, int64_t out) {
+    return PackedB({.n = in, .k = out}, w, in);
+}
+
 void linear_forward(ThreadPool& pool, const float* x, const float* w, const float* b, float* y,
-                    int64_t rows, int64_t in, int64_t out) {
+                    int64_t rows, int64_t in, int64_t out, const PackedB* packed) {
     // The weights are packed once for all row pieces; the bias starts each output's chain.
-    const PackedB packed({.trans_b = true, .n = out, .k = in}, w, in);
+    std::optional<PackedB> own;
+    if (packed == nullptr) {
+        packed = &own.emplace(pack_linear_forward(w, in, out));
+    }
     for_pieces(pool, rows, kRowPiece, [&](int64_t begin, int64_t end) {
         gemm_packed({.trans_b = true, .m = end - begin, .n = out, .k = in}, x + begin * in, in,
-                    packed, b, 0.0f, y + begin * out, out);
+                    *packed, b, 0.0f, y + begin * out, out);
     });
 }
 
+namespace {
+
+// db (out) = the column sums of dy rows [begin, end), added row by row.
+void bias_gradient(const float* dy, int64_t begin, int64_t end, int64_t out, float* db) {
+    std::fill(db, db + out, 0.0f);
+    for (int64_t r = begin; r < end; ++r) {
+        const float* row = dy + r * out;
+        for (int64_t o = 0; o < out; ++o) {
+            db[o] += row[o];
+        }
+    }
+}
+
+} // namespace
+
 void linear_backward(ThreadPool& pool, const float* dy, const float* x, const float* w, float* dx,
-                     float* dw, float* db, int64_t rows, int64_t in, int64_t out) {
+                     float* dw, float* db, int64_t rows, int64_t in, int64_t out,
+                     const PackedB* packed_dx) {
     if (dx != nullptr) {
-        const PackedB packed({.n = in, .k = out}, w, in);
+        std::optional<PackedB> own;
+        if (packed_dx == nullptr) {
+            packed_dx = &own.emplace(pack_linear_backward(w, in, out));
+        }
         for_pieces(pool, rows, kRowPiece, [&](int64_t begin, int64_t end) {
-            gemm_packed({.m = end - begin, .n = in, .k = out}, dy + begin * out, out, packed,
+            gemm_packed({.m = end - begin, .n = in, .k = out}, dy + begin * out, out, *packed_dx,
                         nullptr, 0.0f, dx + begin * in, in);
         });
+    }
+    const int64_t count = pieces(rows, kWeightGradPiece);
+    if (count <= 1) {
+        // One piece (a micro-batch's rows): written in place, the same bits as the sum below
+        // of one partial.
+        gemm({.trans_a = true, .m = out, .n = in, .k = rows}, dy, out, x, in, 0.0f, dw, in);
+        if (db != nullptr) {
+            bias_gradient(dy, 0, rows, out, db);
+        }
+        return;
     }
     // dw = sum over pieces of rows of dy_piece^T x_piece, the pieces added in order: every
     // task packs only its own rows (splitting the output features instead made each task pack
     // all of x, which cost more than the products).
-    const int64_t count = pieces(rows, kWeightGradPiece);
     const int64_t wsize = out * in;
     std::vector<float> partial(static_cast<size_t>(count * (wsize + out)));
     pool.run(count, [&](int64_t p) {
@@ -93,14 +133,7 @@ void linear_backward(ThreadPool& pool, const float* dy, const float* x, const fl
         gemm({.trans_a = true, .m = out, .n = in, .k = end - begin}, dy + begin * out, out,
              x + begin * in, in, 0.0f, pw, in);
         if (db != nullptr) {
-            float* pb = pw + wsize;
-            std::fill(pb, pb + out, 0.0f);
-            for (int64_t r = begin; r < end; ++r) {
-                const float* row = dy + r * out;
-                for (int64_t o = 0; o < out; ++o) {
-                    pb[o] += row[o];
-                }
-            }
+            bias_gradient(dy, begin, end, out, pw + wsize);
         }
     });
     // The reduction, split by output feature (each element summed over pieces in order).

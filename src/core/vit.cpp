@@ -179,8 +179,57 @@ void ViT::initialize(uint64_t seed) {
     }
 }
 
+namespace {
+
+// Where a Linear layer's packed weights sit in ViTPackedWeights: the patch embedding, the
+// head, then each block's qkv, proj, fc1 and fc2.
+enum class Linear { qkv = 0, proj = 1, fc1 = 2, fc2 = 3 };
+constexpr size_t kPatchSlot = 0;
+constexpr size_t kHeadSlot = 1;
+size_t linear_slot(int64_t block, Linear layer) {
+    return static_cast<size_t>(2 + 4 * block + static_cast<int64_t>(layer));
+}
+
+// The packed weights of a slot, or null (the ops then pack their own).
+const PackedB* forward_pack(const ViTPackedWeights* packed, size_t slot) {
+    return packed != nullptr ? &packed->forward[slot] : nullptr;
+}
+const PackedB* backward_pack(const ViTPackedWeights* packed, size_t slot) {
+    return packed != nullptr && !packed->backward.empty() ? &packed->backward[slot] : nullptr;
+}
+
+} // namespace
+
+std::unique_ptr<const ViTPackedWeights> ViT::pack_weights(bool for_backward) const {
+    const ViTConfig& c = config_;
+    const ViTViews w = views(const_cast<float*>(params_.data()));
+    const int64_t e = c.embed_dim, m = c.mlp_dim;
+    struct Layer {
+        const float* w;
+        int64_t in, out;
+    };
+    std::vector<Layer> layers(2 + 4 * static_cast<size_t>(c.depth));
+    layers[kPatchSlot] = {w.patch_w, c.in_chans * c.patch * c.patch, e};
+    layers[kHeadSlot] = {w.head_w, e, c.num_classes};
+    for (int64_t l = 0; l < c.depth; ++l) {
+        const BlockViews& bw = w.blocks[static_cast<size_t>(l)];
+        layers[linear_slot(l, Linear::qkv)] = {bw.qkv_w, e, 3 * e};
+        layers[linear_slot(l, Linear::proj)] = {bw.proj_w, e, e};
+        layers[linear_slot(l, Linear::fc1)] = {bw.fc1_w, e, m};
+        layers[linear_slot(l, Linear::fc2)] = {bw.fc2_w, m, e};
+    }
+    auto packed = std::make_unique<ViTPackedWeights>();
+    for (const Layer& layer : layers) {
+        packed->forward.push_back(nn::pack_linear_forward(layer.w, layer.in, layer.out));
+        if (for_backward) {
+            packed->backward.push_back(nn::pack_linear_backward(layer.w, layer.in, layer.out));
+        }
+    }
+    return packed;
+}
+
 void ViT::forward(ThreadPool& pool, const uint8_t* images, int64_t batch, float* logits,
-                  ViTActivations* kept, bool for_backward) const {
+                  ViTActivations* kept, bool for_backward, const ViTPackedWeights* packed) const {
     const ViTConfig& c = config_;
     const int64_t e = c.embed_dim, t = c.tokens(), n = c.patches(), m = c.mlp_dim;
     const int64_t rows = batch * t;
@@ -215,7 +264,7 @@ void ViT::forward(ThreadPool& pool, const uint8_t* images, int64_t batch, float*
     });
     resize(a.tokens, batch * n * e);
     nn::linear_forward(pool, a.patches.data(), w.patch_w, w.patch_b, a.tokens.data(), batch * n, pp,
-                       e);
+                       e, forward_pack(packed, kPatchSlot));
 
     // Token sequence: [cls ; patches] (+ pos_embed), into the first block's input.
     const int64_t first = c.pool == PoolKind::cls ? 1 : 0;
@@ -260,15 +309,17 @@ void ViT::forward(ThreadPool& pool, const uint8_t* images, int64_t batch, float*
         nn::layernorm_forward(pool, ba.x.data(), bw.norm1_w, bw.norm1_b, shared.ln1.data(),
                               ba.ln1_mean.data(), ba.ln1_rstd.data(), rows, e, kLayerNormEps);
         nn::linear_forward(pool, shared.ln1.data(), bw.qkv_w, bw.qkv_b, ba.qkv.data(), rows, e,
-                           3 * e);
+                           3 * e, forward_pack(packed, linear_slot(l, Linear::qkv)));
         nn::attention_forward(pool, shape, ba.qkv.data(), bw.table,
                               index_.empty() ? nullptr : index_.data(), attn.probs.data(),
                               attn.att.data());
-        nn::linear_forward(pool, attn.att.data(), bw.proj_w, bw.proj_b, ba.mid.data(), rows, e, e);
+        nn::linear_forward(pool, attn.att.data(), bw.proj_w, bw.proj_b, ba.mid.data(), rows, e, e,
+                           forward_pack(packed, linear_slot(l, Linear::proj)));
         nn::add_inplace(pool, ba.mid.data(), ba.x.data(), rows * e);
         nn::layernorm_forward(pool, ba.mid.data(), bw.norm2_w, bw.norm2_b, shared.ln2.data(),
                               ba.ln2_mean.data(), ba.ln2_rstd.data(), rows, e, kLayerNormEps);
-        nn::linear_forward(pool, shared.ln2.data(), bw.fc1_w, bw.fc1_b, ba.fc1.data(), rows, e, m);
+        nn::linear_forward(pool, shared.ln2.data(), bw.fc1_w, bw.fc1_b, ba.fc1.data(), rows, e, m,
+                           forward_pack(packed, linear_slot(l, Linear::fc1)));
         nn::gelu_forward(pool, ba.fc1.data(), shared.gelu.data(), rows * m);
         // The block's output is the next block's input (or `out` after the last).
         std::vector<float>& y =
@@ -276,7 +327,8 @@ void ViT::forward(ThreadPool& pool, const uint8_t* images, int64_t batch, float*
         // Without kept activations y is this block's own input x, no longer needed: mid holds
         // the residual.
         resize(y, rows * e);
-        nn::linear_forward(pool, shared.gelu.data(), bw.fc2_w, bw.fc2_b, y.data(), rows, m, e);
+        nn::linear_forward(pool, shared.gelu.data(), bw.fc2_w, bw.fc2_b, y.data(), rows, m, e,
+                           forward_pack(packed, linear_slot(l, Linear::fc2)));
         nn::add_inplace(pool, y.data(), ba.mid.data(), rows * e);
     }
 
@@ -304,7 +356,8 @@ void ViT::forward(ThreadPool& pool, const uint8_t* images, int64_t batch, float*
             dst[k] *= inv;
         }
     });
-    nn::linear_forward(pool, a.pooled.data(), w.head_w, w.head_b, logits, batch, e, c.num_classes);
+    nn::linear_forward(pool, a.pooled.data(), w.head_w, w.head_b, logits, batch, e, c.num_classes,
+                       forward_pack(packed, kHeadSlot));
 }
 
 std::vector<FloatTensor> ViT::attention_probabilities(ThreadPool& pool, const uint8_t* images,
@@ -321,7 +374,8 @@ std::vector<FloatTensor> ViT::attention_probabilities(ThreadPool& pool, const ui
     return out;
 }
 
-void ViT::backward(ThreadPool& pool, ViTActivations& a, const float* dlogits, float* grads) const {
+void ViT::backward(ThreadPool& pool, ViTActivations& a, const float* dlogits, float* grads,
+                   const ViTPackedWeights* packed) const {
     if (!a.kept) {
         throw Error("ViT::backward needs the activations of a forward pass that kept them");
     }
@@ -341,7 +395,7 @@ void ViT::backward(ThreadPool& pool, ViTActivations& a, const float* dlogits, fl
 
     // Head and pooling.
     nn::linear_backward(pool, dlogits, a.pooled.data(), w.head_w, a.dpooled.data(), g.head_w,
-                        g.head_b, batch, e, c.num_classes);
+                        g.head_b, batch, e, c.num_classes, backward_pack(packed, kHeadSlot));
     float* dlnf = a.dtmp.data();
     pool.run(batch, [&](int64_t b) {
         float* d = dlnf + b * t * e;
@@ -372,12 +426,14 @@ void ViT::backward(ThreadPool& pool, ViTActivations& a, const float* dlogits, fl
         BlockActivations& shared = a.blocks[0]; // recomputed inputs, see forward
         nn::gelu_forward(pool, ba.fc1.data(), shared.gelu.data(), rows * m);
         nn::linear_backward(pool, a.dx.data(), shared.gelu.data(), bw.fc2_w, a.dhidden.data(),
-                            bg.fc2_w, bg.fc2_b, rows, m, e);
+                            bg.fc2_w, bg.fc2_b, rows, m, e,
+                            backward_pack(packed, linear_slot(l, Linear::fc2)));
         nn::gelu_backward(pool, a.dhidden.data(), ba.fc1.data(), a.dhidden.data(), rows * m);
         nn::layernorm_forward(pool, ba.mid.data(), bw.norm2_w, bw.norm2_b, shared.ln2.data(),
                               ba.ln2_mean.data(), ba.ln2_rstd.data(), rows, e, kLayerNormEps);
         nn::linear_backward(pool, a.dhidden.data(), shared.ln2.data(), bw.fc1_w, a.dtmp.data(),
-                            bg.fc1_w, bg.fc1_b, rows, e, m);
+                            bg.fc1_w, bg.fc1_b, rows, e, m,
+                            backward_pack(packed, linear_slot(l, Linear::fc1)));
         nn::layernorm_backward(pool, a.dtmp.data(), ba.mid.data(), bw.norm2_w, ba.ln2_mean.data(),
                                ba.ln2_rstd.data(), a.datt.data(), bg.norm2_w, bg.norm2_b, rows, e);
         nn::add_inplace(pool, a.dx.data(), a.datt.data(), rows * e); // dx is now d(mid)
@@ -390,14 +446,16 @@ void ViT::backward(ThreadPool& pool, ViTActivations& a, const float* dlogits, fl
                                   shared.att.data());
         }
         nn::linear_backward(pool, a.dx.data(), attn.att.data(), bw.proj_w, a.datt.data(), bg.proj_w,
-                            bg.proj_b, rows, e, e);
+                            bg.proj_b, rows, e, e,
+                            backward_pack(packed, linear_slot(l, Linear::proj)));
         nn::attention_backward(pool, shape, ba.qkv.data(), attn.probs.data(), a.datt.data(),
                                index_.empty() ? nullptr : index_.data(), c.table_entries(),
                                a.dqkv.data(), bg.table);
         nn::layernorm_forward(pool, ba.x.data(), bw.norm1_w, bw.norm1_b, shared.ln1.data(),
                               ba.ln1_mean.data(), ba.ln1_rstd.data(), rows, e, kLayerNormEps);
         nn::linear_backward(pool, a.dqkv.data(), shared.ln1.data(), bw.qkv_w, a.dtmp.data(),
-                            bg.qkv_w, bg.qkv_b, rows, e, 3 * e);
+                            bg.qkv_w, bg.qkv_b, rows, e, 3 * e,
+                            backward_pack(packed, linear_slot(l, Linear::qkv)));
         nn::layernorm_backward(pool, a.dtmp.data(), ba.x.data(), bw.norm1_w, ba.ln1_mean.data(),
                                ba.ln1_rstd.data(), a.datt.data(), bg.norm1_w, bg.norm1_b, rows, e);
         nn::add_inplace(pool, a.dx.data(), a.datt.data(), rows * e); // dx is now d(x)

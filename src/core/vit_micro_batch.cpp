@@ -59,6 +59,7 @@ ViT::BatchLoss ViT::loss_and_gradients(ThreadPool& pool, const uint8_t* images,
     partial.resize(static_cast<size_t>(count * count_));
     std::vector<double> loss(static_cast<size_t>(count));
     std::vector<int64_t> correct(static_cast<size_t>(count));
+    const std::unique_ptr<const ViTPackedWeights> packed = pack_weights(true);
     pool.run(count, [&](int64_t m) {
         const int64_t first = m * kMicroBatch;
         const int64_t n = std::min(kMicroBatch, batch - first);
@@ -66,7 +67,7 @@ ViT::BatchLoss ViT::loss_and_gradients(ThreadPool& pool, const uint8_t* images,
         ViTActivations* acts = thread_activations();
         std::vector<float> z(static_cast<size_t>(n * k));
         std::vector<float> dz(static_cast<size_t>(n * k));
-        forward(serial, images + first * pixels, n, z.data(), acts);
+        forward(serial, images + first * pixels, n, z.data(), acts, true, packed.get());
         loss[static_cast<size_t>(m)] = nn::cross_entropy_rows(z.data(), labels + first, n, batch, k,
                                                               label_smoothing, dz.data(), nullptr);
         int64_t right = 0;
@@ -78,7 +79,7 @@ ViT::BatchLoss ViT::loss_and_gradients(ThreadPool& pool, const uint8_t* images,
         if (logits != nullptr) {
             std::copy(z.begin(), z.end(), logits + first * k);
         }
-        backward(serial, *acts, dz.data(), partial.data() + m * count_);
+        backward(serial, *acts, dz.data(), partial.data() + m * count_, packed.get());
     });
     if (count == 0) {
         std::fill(grads, grads + count_, 0.0f);
@@ -108,11 +109,12 @@ ViT::BatchLoss ViT::loss_and_gradients(ThreadPool& pool, const uint8_t* images,
 
 void ViT::predict(ThreadPool& pool, const uint8_t* images, int64_t batch, float* logits) const {
     const int64_t pixels = config_.in_chans * config_.image_h * config_.image_w;
+    const std::unique_ptr<const ViTPackedWeights> packed = pack_weights(false);
     pool.run(micro_batches(batch), [&](int64_t m) {
         const int64_t first = m * kMicroBatch;
         ThreadPool serial(1);
         forward(serial, images + first * pixels, std::min(kMicroBatch, batch - first),
-                logits + first * config_.num_classes, thread_activations(), false);
+                logits + first * config_.num_classes, thread_activations(), false, packed.get());
     });
 }
 
