@@ -55,18 +55,18 @@ for r in $(seq 1 "$reps"); do
     run_timed "$tmp/t" "$rpbtool" train --data "$data" "${arch[@]}" --batch-size 128 \
         --steps "$steps" --clip-grad 1.0 --test off -o "$tmp/run" -q
     read -r sec kb <"$tmp/t"
-    awk -v s="$sec" -v n="$steps" 'BEGIN { print n * 128 / s }' >>"$tmp/rpb_train_ips"
+    awk -v s="$sec" -v n="$steps" 'BEGIN { printf "%.1f\n", n * 128 / s }' >>"$tmp/rpb_train_ips"
     echo "$kb" >>"$tmp/rpb_train_rss"
     run_timed "$tmp/e" "$rpbtool" eval --model "$model" --data "$data" -o /dev/null
     read -r sec kb <"$tmp/e"
-    awk -v s="$sec" 'BEGIN { print 10000 / s }' >>"$tmp/rpb_eval_ips"
+    awk -v s="$sec" 'BEGIN { printf "%.1f\n", 10000 / s }' >>"$tmp/rpb_eval_ips"
     echo "$kb" >>"$tmp/rpb_eval_rss"
     "$python" "$root/scripts/bench_train_peer.py" --data "$data" --mode both --steps "$steps" \
         --eval-images "$eval_images" --eval-batch 500 >"$tmp/peer.json"
     "$python" -c "
 import json, sys
 r = json.load(open('$tmp/peer.json'))
-print(r['train']['images_per_second'], r['eval']['images_per_second'], r['max_rss_kb'])
+print('%.1f %.1f %d' % (r['train']['images_per_second'], r['eval']['images_per_second'], r['max_rss_kb']))
 b = r['blas']
 print('OPENBLAS_CORETYPE=%s (set by the peer: %s), OpenBLAS core %s' % (b['OPENBLAS_CORETYPE'], b['coretype_set_by_peer'], b['openblas_core']), file=open('$tmp/peer_blas', 'w'))
 " >>"$tmp/peer_rows"
@@ -98,8 +98,9 @@ path=$("$rpbtool" --version | sed -n 's/.*kernel path: \([a-z0-9]*\).*/\1/p')
     awk -v a="$rt" -v b="$pt" -v m="$rtrss" -v p="$prss" 'BEGIN { printf "| training (img/s) | %.0f | %.0f | %.2fx | %.0f MB | %.0f MB |\n", a, b, a / b, m / 1024, p / 1024 }'
     awk -v a="$re" -v b="$pe" -v m="$rerss" -v p="$prss" 'BEGIN { printf "| evaluation (img/s) | %.0f | %.0f | %.2fx | %.0f MB | %.0f MB |\n", a, b, a / b, m / 1024, p / 1024 }'
     echo
-    echo "Every repetition (img/s): rpbtool train $(tr '\n' ' ' <"$tmp/rpb_train_ips"), eval $(tr '\n' ' ' <"$tmp/rpb_eval_ips");"
-    echo "peer train/eval/RSS: $(tr '\n' ';' <"$tmp/peer_rows")"
+    echo "Every repetition, in order: rpbtool training $(paste -sd' ' "$tmp/rpb_train_ips") img/s,"
+    echo "evaluation $(paste -sd' ' "$tmp/rpb_eval_ips") img/s; PyTorch training"
+    echo "$(cut -d' ' -f1 "$tmp/peer_rows" | paste -sd' ') img/s, evaluation $(cut -d' ' -f2 "$tmp/peer_rows" | paste -sd' ') img/s."
     echo "The peer's RSS is one number for its whole process (training and evaluation)."
 } >"$out_md"
 cat "$out_md"
