@@ -23,7 +23,7 @@ struct TrainOptions {
     std::string pool = "cls";
     int64_t patch = 4, embed_dim = 64, depth = 6, heads = 4, mlp_dim = -1;
     int64_t num_buckets = 32, max_distance = 128;
-    int64_t epochs = 70, steps = -1, batch_size = 128;
+    int64_t epochs = 60, steps = -1, batch_size = 128;
     std::string optimizer = "adamw";
     double lr = 2e-3, min_lr = 1e-5, weight_decay = 0.05, momentum = 0.0, label_smoothing = 0.1,
            clip_grad = 0.0;
