@@ -74,10 +74,10 @@ struct CellImage {
     std::vector<Rgb> cells;
 };
 
-using Shape = std::variant<FilledRect, Polyline, Text, CellImage>;
+using FigureShape = std::variant<FilledRect, Polyline, Text, CellImage>;
 
 struct FigureItem {
-    Shape shape;
+    FigureShape shape;
     std::string tag; ///< empty, or what the item is (e.g. "panel 0", "colorbar")
 };
 
@@ -104,7 +104,7 @@ Box text_box(const Text& text);
 Box text_box(std::string_view text, double size);
 
 /// The box an item can put ink in (a polyline's points widened by its stroke).
-Box item_box(const Shape& shape);
+Box item_box(const FigureShape& shape);
 
 /// Pixel size of the figure at `scale`: round(width * scale) x round(height * scale).
 std::pair<int64_t, int64_t> pixel_size(const Figure& figure, double scale);

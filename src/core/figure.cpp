@@ -65,7 +65,7 @@ Box text_box(std::string_view text, double size) {
     return text_box(Text{std::string(text), 0, 0, size, Anchor::start, TextDirection::right, {}});
 }
 
-Box item_box(const Shape& shape) {
+Box item_box(const FigureShape& shape) {
     return std::visit(
         [](const auto& s) -> Box {
             using T = std::decay_t<decltype(s)>;
