@@ -13,15 +13,17 @@ rpbtool=$build_dir/rpbtool
 mkdir -p "$out"
 
 html_items=""
-# picture NAME "CAPTION" ARGS...: renders out/NAME.png with `rpbtool visualize ARGS`.
+# picture NAME "CAPTION" ARGS...: renders out/NAME.png and out/NAME.svg (the same layout)
+# with `rpbtool visualize ARGS`.
 picture() {
     local name=$1 caption=$2
     shift 2
     "$rpbtool" visualize "$@" -o "$out/$name.png"
+    "$rpbtool" visualize "$@" -o "$out/$name.svg"
     html_items+="<figure><a href=\"$name.png\"><img src=\"$name.png\" alt=\"$name\"></a>
-<figcaption>$caption<br><code>rpbtool visualize $*</code></figcaption></figure>
+<figcaption>$caption (<a href=\"$name.svg\">SVG</a>)<br><code>rpbtool visualize $*</code></figcaption></figure>
 "
-    echo "demo: $out/$name.png" >&2
+    echo "demo: $out/$name.png, $out/$name.svg" >&2
 }
 
 "$rpbtool" bucket --summary -o "$out/t5_summary.txt"
@@ -43,9 +45,12 @@ picture t5_bias "T5 bias per head (12 heads, q = k = 128) from a fresh trunc-nor
 (std 0.02, seed 0): each head paints the bucket bands with its own 32 values. Blue is \
 negative, red positive, one shared symmetric range." \
     --what bias
-picture t5_bias_distance "The same bias against the relative distance key - query: one row \
-per head; the steps are the bucket boundaries." \
-    --what bias --view distance
+picture t5_bias_distance "The bias of 8 heads against the relative distance key - query, a \
+line per head (the T5 paper's figure); the steps are the bucket boundaries." \
+    --what bias --heads 8 --view distance
+picture t5_bias_strip "The same values for all 12 heads as a colour strip: a row per head, a \
+column per distance." \
+    --what bias --view strip
 picture t5_causal_buckets "Causal (decoder) T5 buckets: keys after the query all share \
 bucket 0; 32 buckets cover the past." \
     --what bucket --causal
@@ -73,6 +78,7 @@ if [[ -d /usr/share/datasets/fashion-mnist ]]; then
     rm -rf "$out/vit-run"
     "$rpbtool" train --epochs 2 --limit-train 10000 -o "$out/vit-run" -q
     cp "$out/vit-run/curves.png" "$out/vit_curves.png"
+    cp "$out/vit-run/curves.svg" "$out/vit_curves.svg"
     html_items+="<figure><a href=\"vit_curves.png\"><img src=\"vit_curves.png\" alt=\"curves\"></a>
 <figcaption>Loss and accuracy of a short ViT training (rpb-2d, 2 epochs on 10,000 images), drawn by
 <code>rpbtool train</code> into its run folder.<br><code>rpbtool train --epochs 2 --limit-train 10000 -o vit-run</code></figcaption></figure>

@@ -1,5 +1,6 @@
 #include "colormap_csv.hpp"
 #include "decoded_png.hpp"
+#include "figure_checks.hpp"
 #include "rpb/error.hpp"
 #include "rpb/heatmap.hpp"
 #include "rpb/png.hpp"
@@ -199,13 +200,12 @@ TEST_CASE("rpb::bias_heatmap a zero table paints the centre colour") {
     }
 }
 
-TEST_CASE("rpb::bias_heatmap distance view: one row per head, key - query for t5") {
+TEST_CASE("rpb::bias_heatmap strip view: one row per head, key - query for t5") {
     const Scheme scheme = t5(10);
     const FloatTensor table = distinct_table(32, 4);
-    const HeatmapSpec spec =
-        rpb::bias_heatmap(scheme, table, BiasView::distance, std::nullopt, "t");
+    const HeatmapSpec spec = rpb::bias_heatmap(scheme, table, BiasView::strip, std::nullopt, "t");
     REQUIRE(spec.panels.size() == 1);
-    CHECK(spec.x_label == "key - query");
+    CHECK(spec.x_label == "key \xe2\x88\x92 query");
     CHECK(spec.x_first == -9);
     CHECK(spec.y_first == 0);
     const FloatTensor& v = spec.panels[0].values;
@@ -219,7 +219,7 @@ TEST_CASE("rpb::bias_heatmap distance view: one row per head, key - query for t5
         }
     }
     // One head: y ticks start at its number.
-    const HeatmapSpec one = rpb::bias_heatmap(scheme, table, BiasView::distance, int64_t{2}, "t");
+    const HeatmapSpec one = rpb::bias_heatmap(scheme, table, BiasView::strip, int64_t{2}, "t");
     CHECK(one.y_first == 2);
     CHECK(one.panels[0].values.shape() == rpb::Shape{1, 19});
 
@@ -228,10 +228,56 @@ TEST_CASE("rpb::bias_heatmap distance view: one row per head, key - query for t5
     w1.type = SchemeType::window1d;
     w1.window_w = 4;
     const HeatmapSpec s1 =
-        rpb::bias_heatmap(w1, distinct_table(7, 2), BiasView::distance, std::nullopt, "t");
-    CHECK(s1.x_label == "query - key");
+        rpb::bias_heatmap(w1, distinct_table(7, 2), BiasView::strip, std::nullopt, "t");
+    CHECK(s1.x_label == "query \xe2\x88\x92 key");
     CHECK(s1.x_first == -3);
     CHECK(s1.panels[0].values.at(1, 6) == distinct_table(7, 2).at(6, 1));
+    CHECK_THROWS_AS(rpb::bias_heatmap(scheme, table, BiasView::distance, std::nullopt, "t"),
+                    rpb::Error);
+}
+
+TEST_CASE("rpb::bias_distance_plot: a line per head, the bias at every distance") {
+    const Scheme scheme = t5(10);
+    const FloatTensor table = distinct_table(32, 4);
+    const rpb::LineFigure fig = rpb::bias_distance_plot(scheme, table, std::nullopt, "t");
+    CHECK(fig.title.rfind("bias by distance | ", 0) == 0);
+    REQUIRE(fig.panels.size() == 1);
+    const rpb::LinePlot& plot = fig.panels[0];
+    CHECK(plot.x_label == "key \xe2\x88\x92 query");
+    CHECK(plot.y_label == "bias");
+    REQUIRE(plot.series.size() == 4);
+    CHECK(plot.series[3].name == "head 3");
+    const nlohmann::json map = golden("t5_b32_d128_bidirectional_q10_k10.json");
+    for (const rpb::LineSeries& s : plot.series) {
+        REQUIRE(s.points.size() == 19);
+        CHECK(s.points.front().first == -9);
+        CHECK(s.points.back().first == 9);
+    }
+    for (int64_t d = 0; d < 10; ++d) {
+        // key - query = d is row 0, column d of the bucket map; -d is row d, column 0.
+        CHECK(plot.series[1].points[static_cast<size_t>(9 + d)].second ==
+              table.at(map[0][d].get<int64_t>(), 1));
+        CHECK(plot.series[1].points[static_cast<size_t>(9 - d)].second ==
+              table.at(map[d][0].get<int64_t>(), 1));
+    }
+    const rpb::LineFigure one = rpb::bias_distance_plot(scheme, table, int64_t{2}, "t");
+    REQUIRE(one.panels[0].series.size() == 1);
+    CHECK(one.panels[0].series[0].name == "head 2");
+    CHECK_THROWS_WITH_AS(
+        rpb::bias_distance_plot(swin(7, 7), distinct_table(169, 3), std::nullopt, "t"),
+        "--view distance applies to --type t5 or 1d, not --type 2d: expected table or matrix",
+        rpb::UsageError);
+    CHECK_THROWS_AS(rpb::bias_distance_plot(scheme, table, int64_t{4}, "t"), rpb::UsageError);
+
+    // Laid out: a legend entry per head, no text overlapping another.
+    const rpb::Figure laid = rpb::line_plots_figure(fig);
+    check_text_layout(laid);
+    check_ink(laid);
+    size_t series = 0;
+    for (const rpb::FigureItem& item : laid.items) {
+        series += item.tag.rfind("series-0-", 0) == 0;
+    }
+    CHECK(series == 4);
 }
 
 TEST_CASE("rpb::bias_heatmap rejects views, heads and tables that do not fit") {
@@ -240,8 +286,8 @@ TEST_CASE("rpb::bias_heatmap rejects views, heads and tables that do not fit") {
                          "--head 3 is out of range: expected all or an integer from 0 to 2",
                          rpb::UsageError);
     CHECK_THROWS_WITH_AS(
-        rpb::bias_heatmap(swin(7, 7), table, BiasView::distance, std::nullopt, "t"),
-        "--view distance applies to --type t5 or 1d, not --type 2d: expected table or matrix",
+        rpb::bias_heatmap(swin(7, 7), table, BiasView::strip, std::nullopt, "t"),
+        "--view strip applies to --type t5 or 1d, not --type 2d: expected table or matrix",
         rpb::UsageError);
     CHECK_THROWS_WITH_AS(
         rpb::bias_heatmap(t5(8), distinct_table(32, 2), BiasView::table, std::nullopt, "t"),
@@ -258,7 +304,7 @@ TEST_CASE("rpb::bias_heatmap rejects views, heads and tables that do not fit") {
         "67108864): pick one head with --head K or use shorter sequences",
         rpb::UsageError);
     CHECK_THROWS_WITH_AS(rpb::parse_bias_view("heads"),
-                         "--view heads: unknown view: expected matrix, table or distance",
+                         "--view heads: unknown view: expected matrix, table, distance or strip",
                          rpb::UsageError);
     CHECK(rpb::default_bias_view(swin(7, 7)) == BiasView::table);
     CHECK(rpb::default_bias_view(t5(8)) == BiasView::matrix);

@@ -5,6 +5,7 @@
 #pragma once
 
 #include "rpb/colormap.hpp"
+#include "rpb/figure.hpp"
 #include "rpb/image.hpp"
 #include "rpb/tensor.hpp"
 
@@ -57,25 +58,32 @@ struct PixelRect {
     int height = 0;
 };
 
-/// Where render_heatmap put things, for callers and tests.
+/// Where heatmap_figure put things, in figure units (= pixels of render_heatmap), for
+/// callers and tests.
 struct RenderInfo {
     int width = 0;
     int height = 0;
-    int cell_px = 0;   ///< side of one drawn cell
-    int reduction = 1; ///< k: one drawn cell stands for a k x k block of values (1 = none)
-    int text_scale = 1;
-    double value_min = 0;          ///< value painted with colour-map entry 0 (-h when symmetric)
-    double value_max = 0;          ///< value painted with entry 255 (+h when symmetric)
+    int cell_px = 0;      ///< side of one drawn cell
+    int reduction = 1;    ///< k: one drawn cell stands for a k x k block of values (1 = none)
+    double value_min = 0; ///< value painted with colour-map entry 0 (-h when symmetric)
+    double value_max = 0; ///< value painted with entry 255 (+h when symmetric)
     std::vector<PixelRect> panels; ///< cells of panel p; drawn cell (i, j) is the square at
                                    ///< (x + j * cell_px, y + i * cell_px)
     PixelRect colorbar;            ///< the colour strip: top row is entry 255, bottom row entry 0
     std::string note; ///< the line under the title saying the picture is reduced, or empty
 };
 
-/// Draws `spec` on a white background. Throws rpb::Error for no panels, a panel that is not
-/// 2-d or is empty, panels of different shapes, NaN or infinite values, or an image that PNG
-/// cannot hold (see check_png_size); rpb::UsageError for a negative cell_px or a
-/// non-positive bound. Fills `info` when given.
+/// Lays `spec` out on a white background: the title (wrapped to the figure's width), the
+/// note, the panels (cell images tagged "panel-<p>", in spec order) with their titles and
+/// ticks, the axis labels, the colour bar (tagged "colorbar") and its labels. Text sizes in
+/// figure units: title 14, panel titles and axis labels 12, ticks and bar labels 10. No two
+/// texts overlap and all lie inside the figure. Throws rpb::Error for no panels, a panel that
+/// is not 2-d or is empty, panels of different shapes, NaN or infinite values, or a figure
+/// that PNG cannot hold at scale 1 (see check_png_size); rpb::UsageError for a negative
+/// cell_px or a non-positive bound. Fills `info` when given.
+Figure heatmap_figure(const HeatmapSpec& spec, RenderInfo* info = nullptr);
+
+/// rasterize(heatmap_figure(spec, info), 1).
 Image render_heatmap(const HeatmapSpec& spec, RenderInfo* info = nullptr);
 
 } // namespace rpb

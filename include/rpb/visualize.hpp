@@ -10,6 +10,7 @@
 
 #include "rpb/array.hpp"
 #include "rpb/heatmap.hpp"
+#include "rpb/line_plot.hpp"
 #include "rpb/scheme.hpp"
 #include "rpb/tensor.hpp"
 
@@ -25,11 +26,15 @@ enum class BiasView {
     table,    ///< 2d only: each head's (2Wh-1) x (2Ww-1) table centred on offset (0, 0);
               ///< cell (r, c) is table[r * (2Ww-1) + c, h] at dy = r - (Wh-1),
               ///< dx = c - (Ww-1) (query - key, Swin's convention); class-token entries omitted
-    distance, ///< t5 and 1d only: one panel, a row per head, a column per relative distance
-              ///< (t5: key - query; 1d: query - key, each family's own sign convention)
+    distance, ///< t5 and 1d only: a line plot of the bias against relative distance, one
+              ///< line per head (t5: key - query; 1d: query - key, each family's own sign
+              ///< convention); drawn by bias_distance_plot, not bias_heatmap
+    strip,    ///< t5 and 1d only: the same values as a heatmap of one panel, a row per head
+              ///< and a column per relative distance (compact for many blocks)
 };
 
-/// "matrix", "table", "distance". Throws UsageError naming the value and the accepted names.
+/// "matrix", "table", "distance", "strip". Throws UsageError naming the value and the accepted
+/// names.
 BiasView parse_bias_view(std::string_view name);
 std::string_view bias_view_name(BiasView view);
 
@@ -55,10 +60,19 @@ HeatmapSpec bucket_heatmap(const Scheme& scheme);
 /// The bias of `table` ((scheme.num_entries(), heads)) under `scheme`, symmetric scale,
 /// panels "head h" for every head or only `head`. `table_source` ends the title (e.g.
 /// "table trunc-normal std 0.02 seed 0"). Throws UsageError for a view that does not apply
-/// to the scheme (table: 2d only; distance: t5 and 1d), a head out of range, or more than
-/// max_drawn_values values; rpb::Error when the table's shape does not fit the scheme.
+/// to the scheme (table: 2d only; strip: t5 and 1d), a head out of range, or more than
+/// max_drawn_values values; rpb::Error when the table's shape does not fit the scheme, or
+/// for BiasView::distance (a line plot: bias_distance_plot).
 HeatmapSpec bias_heatmap(const Scheme& scheme, const FloatTensor& table, BiasView view,
                          std::optional<int64_t> head, std::string_view table_source);
+
+/// The bias against relative distance for t5 and 1d schemes: one panel, one line per head
+/// (series "head h", every head or only `head`), a point per distance from the most
+/// negative up (t5: key - query over the scheme's query and key lengths; 1d: query - key
+/// over the window). Title "bias by distance | <scheme> | <table_source>". Throws UsageError
+/// for a 2d scheme or a head out of range; rpb::Error when the table does not fit.
+LineFigure bias_distance_plot(const Scheme& scheme, const FloatTensor& table,
+                              std::optional<int64_t> head, std::string_view table_source);
 
 /// Attention probabilities `probs` of shape (B, H, N, N): panels "head h" of batch 0 (every
 /// head or only `head`), linear scale, axes "query" / "key", value label "probability".

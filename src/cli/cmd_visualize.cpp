@@ -1,11 +1,14 @@
-// rpbtool visualize: one PNG of what bucket, bias or attn computes with the same options, or
-// of any .npy array; the panels, scales and views are chosen in the core (visualize.hpp).
+// rpbtool visualize: one picture (PNG or SVG, the same layout) of what bucket, bias or attn
+// computes with the same options, or of any .npy array; the panels, scales and views are
+// chosen in the core (visualize.hpp), the layout in heatmap.hpp and line_plot.hpp.
 #include "attn_options.hpp"
 #include "cli_common.hpp"
 #include "commands.hpp"
 #include "rpb/dataset.hpp"
 #include "rpb/error.hpp"
+#include "rpb/figure.hpp"
 #include "rpb/heatmap.hpp"
+#include "rpb/line_plot.hpp"
 #include "rpb/npy.hpp"
 #include "rpb/png.hpp"
 #include "rpb/visualize.hpp"
@@ -25,6 +28,9 @@ namespace rpb::cli {
 namespace {
 
 constexpr int max_cell_px = 256;
+constexpr double min_dpi = 24;
+constexpr double max_dpi = 600;
+constexpr int64_t max_picture_side = 16384;
 
 struct VisualizeOptions {
     AttnOptions attn; ///< scheme, table (--heads, --table, --seed, ...) and attention options
@@ -34,6 +40,8 @@ struct VisualizeOptions {
     std::string cmap;
     int cell = 0;
     std::string path = "-";
+    std::string format; ///< png | svg; empty: from the extension of path, else png
+    double dpi = 96;
     bool force = false;
     // A trained model (rpbtool train's model.safetensors)
     std::string model;
@@ -95,13 +103,37 @@ std::string table_source(const TableOptions& t) {
     return fmt::format("table {} std {:g} seed {}", t.init, t.std, t.seed);
 }
 
+// A heatmap spec with --cmap and --cell applied, laid out.
+Figure heatmap_with_options(const VisualizeOptions& o, HeatmapSpec spec) {
+    if (!o.cmap.empty()) {
+        spec.colormap = &find_colormap(o.cmap);
+    }
+    if (given(o, "--cell")) {
+        spec.cell_px = o.cell;
+    }
+    return heatmap_figure(spec);
+}
+
+// --view distance draws lines, not cells.
+Figure line_plot_with_options(const VisualizeOptions& o, const LineFigure& plot) {
+    reject_options(o, {"--cmap", "--cell"},
+                   "--view distance (a line plot: use --view strip for "
+                   "the colour strip)");
+    return line_plots_figure(plot);
+}
+
 // The bias needs the table's heads to check --head: resolve_table gives them.
-HeatmapSpec bias_spec(const VisualizeOptions& o, std::optional<int64_t> head) {
+Figure bias_figure(const VisualizeOptions& o, std::optional<int64_t> head) {
     reject_options(o, attention_only, "--what bias");
     const Scheme scheme = scheme_for_table(o.attn.table, o.attn.scheme);
     const BiasView view = o.view.empty() ? default_bias_view(scheme) : parse_bias_view(o.view);
     const FloatTensor table = resolve_table(o.attn.table, scheme);
-    return bias_heatmap(scheme, table, view, head, table_source(o.attn.table));
+    if (view == BiasView::distance) {
+        return line_plot_with_options(
+            o, bias_distance_plot(scheme, table, head, table_source(o.attn.table)));
+    }
+    return heatmap_with_options(
+        o, bias_heatmap(scheme, table, view, head, table_source(o.attn.table)));
 }
 
 HeatmapSpec bucket_spec(const VisualizeOptions& o, std::optional<int64_t> head) {
@@ -168,7 +200,7 @@ HeatmapSpec array_spec(const VisualizeOptions& o, std::optional<int64_t> head) {
 }
 
 // --model: the learned tables, or where the model attends for one test image.
-Image model_picture(const VisualizeOptions& o, std::optional<int64_t> head) {
+Figure model_picture(const VisualizeOptions& o, std::optional<int64_t> head) {
     reject_options(o, attention_only, "--model");
     reject_options(o, init_options, "--model");
     reject_options(o, table_options, "--model");
@@ -193,11 +225,10 @@ Image model_picture(const VisualizeOptions& o, std::optional<int64_t> head) {
         }
         const std::optional<BiasView> view =
             o.view.empty() ? std::nullopt : std::optional<BiasView>(parse_bias_view(o.view));
-        HeatmapSpec spec = model_bias_heatmap(model, view, layer, o.model);
-        if (given(o, "--cell")) {
-            spec.cell_px = o.cell;
+        if (view == BiasView::distance) {
+            return line_plot_with_options(o, model_distance_plot(model, layer, o.model));
         }
-        return render_heatmap(spec);
+        return heatmap_with_options(o, model_bias_heatmap(model, view, layer, o.model));
     }
     if (o.what != "attn") {
         throw UsageError(
@@ -225,18 +256,12 @@ Image model_picture(const VisualizeOptions& o, std::optional<int64_t> head) {
                                  ? names[static_cast<size_t>(label)]
                                  : std::to_string(label);
     ThreadPool pool(0);
-    HeatmapSpec spec = model_attention_heatmap(
-        pool, model, pixels, layer,
-        fmt::format("attention of test image {} ({}) | {}", o.image, name, o.model));
-    if (given(o, "--cell")) {
-        spec.cell_px = o.cell;
-    }
-    if (!o.cmap.empty()) {
-        spec.colormap = &find_colormap(o.cmap);
-    }
-    const Image maps = render_heatmap(spec);
-    const Image picture = image_picture(pixels, test.height, test.width,
-                                        fmt::format("image {}: {}", o.image, name), 224);
+    const Figure maps = heatmap_with_options(
+        o, model_attention_heatmap(
+               pool, model, pixels, layer,
+               fmt::format("attention of test image {} ({}) | {}", o.image, name, o.model)));
+    const Figure picture = image_picture(pixels, test.height, test.width,
+                                         fmt::format("image {}: {}", o.image, name), 224);
     return side_by_side(picture, maps);
 }
 
@@ -251,6 +276,37 @@ HeatmapSpec checkpoint_spec(const VisualizeOptions& o) {
     return checkpoint_heatmap(SafetensorsFile(o.checkpoint), range);
 }
 
+enum class PictureFormat { png, svg };
+
+// --format, else the extension of -o (.svg), else png.
+PictureFormat picture_format(const VisualizeOptions& o) {
+    std::string f = o.format;
+    if (f.empty()) {
+        const std::string& p = o.path;
+        f = p.size() >= 4 && p.compare(p.size() - 4, 4, ".svg") == 0 ? "svg" : "png";
+    }
+    if (f == "png") {
+        return PictureFormat::png;
+    }
+    if (f == "svg") {
+        return PictureFormat::svg;
+    }
+    throw UsageError(fmt::format("--format {}: expected png or svg", f));
+}
+
+// The figure at --dpi (96 = one pixel per figure unit), bounded before drawing.
+std::string picture_bytes(const Figure& figure, PictureFormat format, double dpi) {
+    const double scale = dpi / 96.0;
+    const auto [w, h] = pixel_size(figure, scale);
+    if (w > max_picture_side || h > max_picture_side) {
+        throw UsageError(fmt::format("the picture at --dpi {:g} would be {}x{} pixels, more than "
+                                     "{} per side: use a lower --dpi",
+                                     dpi, w, h, max_picture_side));
+    }
+    return format == PictureFormat::svg ? write_svg(figure, scale)
+                                        : encode_png(rasterize(figure, scale), dpi);
+}
+
 void run_visualize(const VisualizeOptions& o) {
     if (!o.what.empty() && o.what != "bucket" && o.what != "bias" && o.what != "attn") {
         throw UsageError(fmt::format("--what {}: expected bucket, bias or attn", o.what));
@@ -260,25 +316,29 @@ void run_visualize(const VisualizeOptions& o) {
                                      "(pixels per value)",
                                      o.cell, max_cell_px));
     }
-    const Colormap* cmap = nullptr;
     if (!o.cmap.empty()) {
         try {
-            cmap = &find_colormap(o.cmap);
+            find_colormap(o.cmap);
         } catch (const UsageError&) {
             throw UsageError(fmt::format("--cmap {}: unknown colour map: expected {}", o.cmap,
                                          fmt::join(colormap_names(), ", ")));
         }
     }
     const std::optional<int64_t> head = parse_head(o.head);
+    const PictureFormat format = picture_format(o);
+    if (!(o.dpi >= min_dpi && o.dpi <= max_dpi)) {
+        throw UsageError(fmt::format("--dpi {:g} is out of range: expected {:g} to {:g} (96 draws "
+                                     "one pixel per unit of the layout)",
+                                     o.dpi, min_dpi, max_dpi));
+    }
     // -o - with --input - would both use the standard streams: fine; but a terminal is refused
-    // before anything is computed.
-    auto out = open_output(OutputOptions{o.path, "", o.force}, true);
+    // a PNG before anything is computed (an SVG is text).
+    auto out = open_output(OutputOptions{o.path, "", o.force}, format == PictureFormat::png);
     if (!o.model.empty()) {
         if (!o.checkpoint.empty()) {
             throw UsageError("--model and --checkpoint each draw a whole file: give one of them");
         }
-        Image picture = model_picture(o, head);
-        out->write(encode_png(picture));
+        out->write(picture_bytes(model_picture(o, head), format, o.dpi));
         out->commit();
         return;
     }
@@ -288,32 +348,25 @@ void run_visualize(const VisualizeOptions& o) {
         }
     }
 
-    HeatmapSpec spec;
+    Figure figure;
     if (!o.checkpoint.empty()) {
-        spec = checkpoint_spec(o);
+        figure = heatmap_with_options(o, checkpoint_spec(o));
     } else if (given(o, "--range")) {
         throw UsageError("--range goes with --checkpoint");
     } else if (o.what == "attn") {
-        spec = attn_spec(o, head);
+        figure = heatmap_with_options(o, attn_spec(o, head));
     } else if (o.what.empty() && !o.attn.input.empty()) {
-        spec = array_spec(o, head);
+        figure = heatmap_with_options(o, array_spec(o, head));
     } else if (!o.attn.input.empty()) {
         throw UsageError(fmt::format("--input draws an array or, with --what attn, is the "
                                      "attention input: not with --what {}",
                                      o.what));
     } else if (o.what == "bucket") {
-        spec = bucket_spec(o, head);
+        figure = heatmap_with_options(o, bucket_spec(o, head));
     } else {
-        spec = bias_spec(o, head);
+        figure = bias_figure(o, head);
     }
-    if (cmap != nullptr) {
-        spec.colormap = cmap;
-    }
-    if (given(o, "--cell")) {
-        spec.cell_px = o.cell;
-    }
-    const std::string png = encode_png(render_heatmap(spec));
-    out->write(png);
+    out->write(picture_bytes(figure, format, o.dpi));
     out->commit();
 }
 
@@ -322,7 +375,8 @@ void run_visualize(const VisualizeOptions& o) {
 Runner setup_visualize(CLI::App& app) {
     auto options = std::make_shared<VisualizeOptions>();
     CLI::App* command = app.add_subcommand(
-        "visualize", "PNG heatmaps of bucket maps, bias tensors and attention probabilities");
+        "visualize",
+        "PNG or SVG pictures of bucket maps, bias tensors and attention probabilities");
     command->configurable();
     options->command = command;
     VisualizeOptions& o = *options;
@@ -349,7 +403,8 @@ Runner setup_visualize(CLI::App& app) {
     group->add_option("--view", o.view,
                       "Bias view: matrix (q x k per head) | table (2d: each head's "
                       "(2Wh-1)x(2Ww-1) table by offset; default for 2d) | distance (t5, 1d: "
-                      "a row per head, a column per relative distance)");
+                      "a line plot of the bias against relative distance, a line per head) | "
+                      "strip (t5, 1d: the same as a heatmap, a row per head)");
     group->add_option("--head", o.head, "all | K: draw every head, or head K (from 0)")
         ->capture_default_str();
     group->add_option("--cmap", o.cmap,
@@ -378,9 +433,20 @@ Runner setup_visualize(CLI::App& app) {
                      "to its own max")
         ->capture_default_str();
     auto* output = command->add_option_group("Output options");
-    output->add_option("-o,--output", o.path, "PNG file; - is standard output")
+    output
+        ->add_option("-o,--output", o.path,
+                     "PNG or SVG file (by --format, else by its "
+                     "extension: .svg); - is standard output")
         ->capture_default_str();
-    output->add_flag("--force", o.force, "Write the PNG to a terminal anyway");
+    output->add_option("--format", o.format,
+                       "png | svg (default: svg for an -o ending in .svg, else png)");
+    output
+        ->add_option("--dpi", o.dpi,
+                     fmt::format("Resolution, {:g} to {:g}: 96 draws a pixel per layout unit, "
+                                 "192 twice as many per side (print); written into the PNG",
+                                 min_dpi, max_dpi))
+        ->capture_default_str();
+    output->add_flag("--force", o.force, "Write the picture to a terminal anyway");
     return [options]() { run_visualize(*options); };
 }
 

@@ -88,24 +88,38 @@ HeatmapSpec bias_table(const Scheme& scheme, const FloatTensor& table,
     return spec;
 }
 
-HeatmapSpec bias_distance(const Scheme& scheme, const FloatTensor& table,
-                          const std::vector<int64_t>& heads, std::string title) {
-    const int64_t all_heads = table.dim(1);
-    // Entry read at each distance, from the most negative distance up.
+// The entry read at each relative distance, from the most negative distance up.
+struct Distances {
     std::vector<int32_t> entries;
-    HeatmapSpec spec;
+    int64_t first = 0; // the distance of entries[0]
+    std::string label;
+};
+
+Distances distances(const Scheme& scheme) {
+    Distances d;
     if (scheme.type == SchemeType::t5) {
         const EntryIndex index(scheme);
-        entries = index.diagonals(); // entry at key - query = d - (rows - 1) - offset
-        spec.x_first = -(index.rows() - 1) - scheme.offset;
-        spec.x_label = "key - query";
+        d.entries = index.diagonals(); // entry at key - query = i - (rows - 1) - offset
+        d.first = -(index.rows() - 1) - scheme.offset;
+        d.label = "key \u2212 query";
     } else {
         for (int32_t e = 0; e < static_cast<int32_t>(scheme.num_entries()); ++e) {
-            entries.push_back(e); // entry e is read at query - key = e - (W - 1)
+            d.entries.push_back(e); // entry e is read at query - key = e - (W - 1)
         }
-        spec.x_first = -(scheme.window_w - 1);
-        spec.x_label = "query - key";
+        d.first = -(scheme.window_w - 1);
+        d.label = "query \u2212 key";
     }
+    return d;
+}
+
+HeatmapSpec bias_strip(const Scheme& scheme, const FloatTensor& table,
+                       const std::vector<int64_t>& heads, std::string title) {
+    const int64_t all_heads = table.dim(1);
+    HeatmapSpec spec;
+    Distances d = distances(scheme);
+    const std::vector<int32_t>& entries = d.entries;
+    spec.x_first = d.first;
+    spec.x_label = std::move(d.label);
     const auto rows = static_cast<int64_t>(heads.size());
     const auto cols = static_cast<int64_t>(entries.size());
     check_drawable(rows * cols, "the bias by distance");
@@ -150,8 +164,11 @@ BiasView parse_bias_view(std::string_view name) {
     if (name == "distance") {
         return BiasView::distance;
     }
+    if (name == "strip") {
+        return BiasView::strip;
+    }
     throw UsageError(
-        fmt::format("--view {}: unknown view: expected matrix, table or distance", name));
+        fmt::format("--view {}: unknown view: expected matrix, table, distance or strip", name));
 }
 
 std::string_view bias_view_name(BiasView view) {
@@ -162,6 +179,8 @@ std::string_view bias_view_name(BiasView view) {
         return "table";
     case BiasView::distance:
         return "distance";
+    case BiasView::strip:
+        return "strip";
     }
     return "";
 }
@@ -231,16 +250,45 @@ HeatmapSpec bias_heatmap(const Scheme& scheme, const FloatTensor& table, BiasVie
                           fmt::format("bias table by offset | {}{} | {}", scheme.describe(),
                                       scheme.cls_token ? ", spatial entries only" : "",
                                       table_source));
-    case BiasView::distance:
+    case BiasView::strip:
         if (scheme.type == SchemeType::window2d) {
-            throw UsageError("--view distance applies to --type t5 or 1d, not --type 2d: "
+            throw UsageError("--view strip applies to --type t5 or 1d, not --type 2d: "
                              "expected table or matrix");
         }
-        return bias_distance(
+        return bias_strip(
             scheme, table, heads,
             fmt::format("bias by distance | {} | {}", scheme.describe(), table_source));
+    case BiasView::distance:
+        break;
     }
-    return {};
+    throw Error("the distance view is a line plot: draw it with bias_distance_plot");
+}
+
+LineFigure bias_distance_plot(const Scheme& scheme, const FloatTensor& table,
+                              std::optional<int64_t> head, std::string_view table_source) {
+    scheme.validate();
+    if (scheme.type == SchemeType::window2d) {
+        throw UsageError("--view distance applies to --type t5 or 1d, not --type 2d: "
+                         "expected table or matrix");
+    }
+    check_table(scheme, table);
+    const int64_t all_heads = table.dim(1);
+    const Distances d = distances(scheme);
+    LinePlot plot;
+    plot.x_label = d.label;
+    plot.y_label = "bias";
+    for (const int64_t h : selected_heads(head, all_heads)) {
+        LineSeries series{head_title(h), {}};
+        for (size_t c = 0; c < d.entries.size(); ++c) {
+            series.points.emplace_back(static_cast<double>(d.first + static_cast<int64_t>(c)),
+                                       table[d.entries[c] * all_heads + h]);
+        }
+        plot.series.push_back(std::move(series));
+    }
+    LineFigure figure;
+    figure.title = fmt::format("bias by distance | {} | {}", scheme.describe(), table_source);
+    figure.panels.push_back(std::move(plot));
+    return figure;
 }
 
 HeatmapSpec attention_heatmap(const FloatTensor& probs, std::optional<int64_t> head,
