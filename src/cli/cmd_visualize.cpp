@@ -82,6 +82,13 @@ std::optional<int64_t> parse_head(const std::string& text) {
     return value;
 }
 
+// --cell decides the reduction, so the sources that reduce as they stream take it first.
+DrawSize draw_size(const VisualizeOptions& o) {
+    DrawSize size;
+    size.cell_px = given(o, "--cell") ? o.cell : 0;
+    return size;
+}
+
 std::string table_source(const TableOptions& t) {
     if (!t.cpb.empty()) {
         return fmt::format("swin v2 cpb {}", t.cpb);
@@ -101,7 +108,7 @@ HeatmapSpec bias_spec(const VisualizeOptions& o, std::optional<int64_t> head) {
     const Scheme scheme = scheme_for_table(o.attn.table, o.attn.scheme);
     const BiasView view = o.view.empty() ? default_bias_view(scheme) : parse_bias_view(o.view);
     const FloatTensor table = resolve_table(o.attn.table, scheme);
-    return bias_heatmap(scheme, table, view, head, table_source(o.attn.table));
+    return bias_heatmap(scheme, table, view, head, table_source(o.attn.table), draw_size(o));
 }
 
 HeatmapSpec bucket_spec(const VisualizeOptions& o, std::optional<int64_t> head) {
@@ -114,7 +121,7 @@ HeatmapSpec bucket_spec(const VisualizeOptions& o, std::optional<int64_t> head) 
                                      o.view));
     }
     check_head(head, 1);
-    return bucket_heatmap(make_scheme(o.attn.scheme));
+    return bucket_heatmap(make_scheme(o.attn.scheme), draw_size(o));
 }
 
 HeatmapSpec attn_spec(const VisualizeOptions& o, std::optional<int64_t> head) {
@@ -162,9 +169,9 @@ HeatmapSpec array_spec(const VisualizeOptions& o, std::optional<int64_t> head) {
     if (!o.view.empty()) {
         throw UsageError("--view applies to --what bias, not to an --input array");
     }
-    const std::string& path = o.attn.input;
-    const Array array = read_npy(path);
-    return array_heatmap(array, head, path == "-" ? "standard input" : path);
+    // Read row by row and reduced as it is read: a pipe or a file of any size.
+    NpyStream input(o.attn.input);
+    return array_heatmap(input, head, draw_size(o));
 }
 
 // --model: the learned tables, or where the model attends for one test image.
@@ -312,7 +319,9 @@ void run_visualize(const VisualizeOptions& o) {
     if (given(o, "--cell")) {
         spec.cell_px = o.cell;
     }
-    const std::string png = encode_png(render_heatmap(spec));
+    Image picture = render_heatmap(spec);
+    spec = HeatmapSpec{}; // the panels are drawn: their memory is not needed while encoding
+    const std::string png = encode_png(picture);
     out->write(png);
     out->commit();
 }
