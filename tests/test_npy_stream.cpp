@@ -150,9 +150,10 @@ TEST_CASE("rpb::NpyStream checks a file's size and converts like read_npy") {
 }
 
 TEST_CASE("rpb::NpyStream reads Fortran-order data whole, as read_npy") {
-    std::string bytes = "\x93NUMPY\x01\x00";
+    std::string bytes("\x93NUMPY\x01\x00", 8);
     std::string dict = "{'descr': '<f4', 'fortran_order': True, 'shape': (2, 3), }";
-    dict.append(64 - 10 - dict.size() - 1, ' ');
+    const size_t total = (10 + dict.size() + 1 + 63) / 64 * 64; // the data 64-byte aligned
+    dict.append(total - 10 - dict.size() - 1, ' ');
     dict += '\n';
     bytes += static_cast<char>(dict.size());
     bytes += '\0';
