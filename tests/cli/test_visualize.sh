@@ -86,7 +86,7 @@ expect_within "t5 4096 x 12 heads" "$WORK/t5_4096.png" 4096
 
 # A (4, 4096, 4096) float32 array (268 MB) piped through standard input is drawn in memory
 # bounded by the picture: the peak RSS stays far below the array's size. (Measured: about
-# 30 MB here, 100 MB for a (12, 8192, 8192) pipe of 3.2 GB.)
+# 27 MB here, 68 MB for a (12, 8192, 8192) pipe of 3.2 GB.)
 if [ -x /usr/bin/time ]; then
     "$RPBTOOL" bias --qlen 4096 --heads 4 --format npy -o - |
         /usr/bin/time -v "$RPBTOOL" visualize --input - -o "$WORK/piped.png" 2>"$WORK/time.txt"
