@@ -10,6 +10,7 @@
 #include "rpb/tensor.hpp"
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -30,6 +31,18 @@ struct Panel {
     int64_t slot = -1;  ///< grid position (row-major); -1: the one after the previous panel
 };
 
+/// Panels reduced before drawing, while their values streamed in (heatmap_reducer.hpp): each
+/// panel then holds the drawn cells of a (rows, cols) map reduced 1:k exactly as render_heatmap
+/// reduces whole panels (block means, the last block of a row or column partial, or the
+/// top-left id), and [min, max] is the range of the raw values (the colour bar's range).
+struct PreReduced {
+    int64_t rows = 0;
+    int64_t cols = 0;
+    int64_t k = 1;
+    double min = 0;
+    double max = 0;
+};
+
 struct HeatmapSpec {
     std::string title; ///< first line: what is drawn, with its configuration
     std::vector<Panel> panels;
@@ -48,6 +61,15 @@ struct HeatmapSpec {
     int cell_px = 0;
     int max_panel_px = 1024;
     int max_side_px = 4096;
+    /// Set when the panels hold pre-reduced cells (ceil(rows/k), ceil(cols/k)), not values.
+    std::optional<PreReduced> reduced;
+};
+
+/// The values a map may hold, as far as known before any is seen: the colour bar's labels
+/// are sized from them when the reduction is chosen ahead of the values.
+struct ValueBounds {
+    double min = -8.88e37; ///< the default: labels of three digits at any magnitude
+    double max = 8.88e37;
 };
 
 /// A rectangle of pixels: [x, x + width) x [y, y + height).
@@ -85,5 +107,13 @@ Figure heatmap_figure(const HeatmapSpec& spec, RenderInfo* info = nullptr);
 
 /// rasterize(heatmap_figure(spec, info), 1).
 Image render_heatmap(const HeatmapSpec& spec, RenderInfo* info = nullptr);
+
+/// The reduction k render_heatmap applies to panels of (rows, cols) values under `spec`,
+/// decided before any value exists: the panels' titles and slots, labels, scale, cell_px and
+/// bounds count, their values are not read, and the colour-bar labels are measured for
+/// values within `bounds` (so the picture of the real values never exceeds the bounds).
+/// Throws what render_heatmap throws for a bad cell_px or bound, or a picture PNG cannot hold.
+int64_t heatmap_reduction(const HeatmapSpec& spec, int64_t rows, int64_t cols,
+                          const ValueBounds& bounds = {});
 
 } // namespace rpb

@@ -90,6 +90,13 @@ std::optional<int64_t> parse_head(const std::string& text) {
     return value;
 }
 
+// --cell decides the reduction, so the sources that reduce as they stream take it first.
+DrawSize draw_size(const VisualizeOptions& o) {
+    DrawSize size;
+    size.cell_px = given(o, "--cell") ? o.cell : 0;
+    return size;
+}
+
 std::string table_source(const TableOptions& t) {
     if (!t.cpb.empty()) {
         return fmt::format("swin v2 cpb {}", t.cpb);
@@ -132,8 +139,8 @@ Figure bias_figure(const VisualizeOptions& o, std::optional<int64_t> head) {
         return line_plot_with_options(
             o, bias_distance_plot(scheme, table, head, table_source(o.attn.table)));
     }
-    return heatmap_with_options(
-        o, bias_heatmap(scheme, table, view, head, table_source(o.attn.table)));
+    return heatmap_with_options(o, bias_heatmap(scheme, table, view, head,
+                                                table_source(o.attn.table), draw_size(o)));
 }
 
 HeatmapSpec bucket_spec(const VisualizeOptions& o, std::optional<int64_t> head) {
@@ -146,7 +153,7 @@ HeatmapSpec bucket_spec(const VisualizeOptions& o, std::optional<int64_t> head) 
                                      o.view));
     }
     check_head(head, 1);
-    return bucket_heatmap(make_scheme(o.attn.scheme));
+    return bucket_heatmap(make_scheme(o.attn.scheme), draw_size(o));
 }
 
 HeatmapSpec attn_spec(const VisualizeOptions& o, std::optional<int64_t> head) {
@@ -194,9 +201,9 @@ HeatmapSpec array_spec(const VisualizeOptions& o, std::optional<int64_t> head) {
     if (!o.view.empty()) {
         throw UsageError("--view applies to --what bias, not to an --input array");
     }
-    const std::string& path = o.attn.input;
-    const Array array = read_npy(path);
-    return array_heatmap(array, head, path == "-" ? "standard input" : path);
+    // Read row by row and reduced as it is read: a pipe or a file of any size.
+    NpyStream input(o.attn.input);
+    return array_heatmap(input, head, draw_size(o));
 }
 
 // --model: the learned tables, or where the model attends for one test image.

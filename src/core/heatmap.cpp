@@ -29,7 +29,7 @@ struct Range {
     double max = 0;
 };
 
-void validate(const HeatmapSpec& spec) {
+void validate_sizes(const HeatmapSpec& spec) {
     if (spec.cell_px < 0) {
         throw UsageError(fmt::format("cell size {} is not accepted; give a positive number of "
                                      "pixels, or 0 for automatic",
@@ -40,10 +40,25 @@ void validate(const HeatmapSpec& spec) {
                                      "both must be positive",
                                      spec.max_panel_px, spec.max_side_px));
     }
+}
+
+void validate(const HeatmapSpec& spec) {
+    validate_sizes(spec);
     if (spec.panels.empty()) {
         throw Error("no panels to draw; give at least one 2-d tensor");
     }
     const Panel& first = spec.panels.front();
+    if (spec.reduced) {
+        const PreReduced& r = *spec.reduced;
+        const Shape cells{(r.rows + r.k - 1) / std::max<int64_t>(r.k, 1),
+                          (r.cols + r.k - 1) / std::max<int64_t>(r.k, 1)};
+        if (r.k < 2 || r.rows < 1 || r.cols < 1 || first.values.shape() != cells) {
+            throw Error(fmt::format("pre-reduced panel '{}' has shape {}; a ({}, {}) map reduced "
+                                    "1:{} (k >= 2) has {}",
+                                    first.title, shape_string(first.values.shape()), r.rows, r.cols,
+                                    r.k, shape_string(cells)));
+        }
+    }
     for (const Panel& panel : spec.panels) {
         const FloatTensor& v = panel.values;
         if (v.rank() != 2) {
@@ -73,10 +88,16 @@ void validate(const HeatmapSpec& spec) {
 Range value_range(const HeatmapSpec& spec) {
     double lo = INFINITY;
     double hi = -INFINITY;
-    for (const Panel& panel : spec.panels) {
-        for (const float x : panel.values.values()) {
-            lo = std::min(lo, static_cast<double>(x));
-            hi = std::max(hi, static_cast<double>(x));
+    if (spec.reduced) {
+        // Pre-reduced panels hold means: the bar shows the raw values' range, as when whole.
+        lo = spec.reduced->min;
+        hi = spec.reduced->max;
+    } else {
+        for (const Panel& panel : spec.panels) {
+            for (const float x : panel.values.values()) {
+                lo = std::min(lo, static_cast<double>(x));
+                hi = std::max(hi, static_cast<double>(x));
+            }
         }
     }
     if (spec.scale == ValueScale::symmetric) {
@@ -277,11 +298,18 @@ int64_t note_line_h() {
     return ceil_units(kNoteSize * 1.3);
 }
 
+// The (rows, cols) of the map drawn, also when the panels hold pre-reduced cells.
+std::pair<int64_t, int64_t> map_shape(const HeatmapSpec& spec) {
+    if (spec.reduced) {
+        return {spec.reduced->rows, spec.reduced->cols};
+    }
+    return {spec.panels.front().values.dim(0), spec.panels.front().values.dim(1)};
+}
+
 Layout make_layout(const HeatmapSpec& spec, const Range& range, int64_t cell, int64_t k) {
     const int64_t th_tick = line_box(kTickSize);
     const int64_t th_label = line_box(kLabelSize);
-    const int64_t rows = spec.panels.front().values.dim(0);
-    const int64_t cols = spec.panels.front().values.dim(1);
+    const auto [rows, cols] = map_shape(spec);
     const int64_t n = slot_count(spec);
     Layout l;
     l.cell = cell;
@@ -294,8 +322,11 @@ Layout make_layout(const HeatmapSpec& spec, const Range& range, int64_t cell, in
     l.x_ticks = choose_ticks(cols, spec.x_first, px_per_value, true);
     l.y_ticks = choose_ticks(rows, spec.y_first, px_per_value, false);
     if (k > 1) {
-        l.note = fmt::format("reduced 1:{} (each cell shows {} of a {}\u00d7{} block)", k,
-                             spec.scale == ValueScale::ids ? "the top-left id" : "the mean", k, k);
+        // The bar spans the raw values, not the drawn cells (means are less extreme).
+        const bool ids = spec.scale == ValueScale::ids;
+        l.note = fmt::format("reduced 1:{}, each cell the {} of a {}\u00d7{} block; colour bar: "
+                             "range of all {}",
+                             k, ids ? "top-left id" : "mean", k, k, ids ? "ids" : "values");
     }
 
     // A panel slot: y tick labels, tick marks, frame, cells; its title above; x tick labels
@@ -379,8 +410,11 @@ Layout make_layout(const HeatmapSpec& spec, const Range& range, int64_t cell, in
 }
 
 Layout choose_layout(const HeatmapSpec& spec, const Range& range) {
-    const int64_t longest =
-        std::max(spec.panels.front().values.dim(0), spec.panels.front().values.dim(1));
+    const auto [map_rows, map_cols] = map_shape(spec);
+    const int64_t longest = std::max(map_rows, map_cols);
+    if (spec.reduced && spec.reduced->k > 0) {
+        return make_layout(spec, range, 1, spec.reduced->k); // reduced only at one pixel a cell
+    }
     if (spec.cell_px > 0) {
         // Bounded before the layout so that its sums cannot overflow int64.
         if (spec.cell_px * longest > INT_MAX) {
@@ -455,16 +489,17 @@ Text text_centred(const std::string& text, double x, double y_centre, double siz
 void draw_panel(Figure& fig, const HeatmapSpec& spec, const Colormap& cmap, const Range& range,
                 const Layout& l, size_t index, int64_t x, int64_t y) {
     const Panel& panel = spec.panels[index];
+    const int64_t k = spec.reduced ? 1 : l.k; // pre-reduced panels hold the drawn cells
     CellImage cells;
     cells.x = d(x);
     cells.y = d(y);
     cells.cell_w = cells.cell_h = d(l.cell);
-    cells.rows = (panel.values.dim(0) + l.k - 1) / l.k;
-    cells.cols = (panel.values.dim(1) + l.k - 1) / l.k;
+    cells.rows = (panel.values.dim(0) + k - 1) / k;
+    cells.cols = (panel.values.dim(1) + k - 1) / k;
     cells.cells.reserve(static_cast<size_t>(cells.rows * cells.cols));
     for (int64_t bi = 0; bi < cells.rows; ++bi) {
         for (int64_t bj = 0; bj < cells.cols; ++bj) {
-            const double v = block_value(spec, panel.values, bi, bj, l.k);
+            const double v = block_value(spec, panel.values, bi, bj, k);
             cells.cells.push_back(cmap(normalise(spec, range, v)));
         }
     }
@@ -524,18 +559,43 @@ void draw_colorbar(Figure& fig, const HeatmapSpec& spec, const Colormap& cmap, c
     }
 }
 
-} // namespace
-
-Figure heatmap_figure(const HeatmapSpec& spec, RenderInfo* info) {
-    validate(spec);
-    const Range range = value_range(spec);
-    const Layout l = choose_layout(spec, range);
+void check_png_size(const Layout& l) {
     if (l.width > INT_MAX / 3 || l.height > INT_MAX || (l.width * 3 + 1) * l.height > INT_MAX) {
         throw Error(fmt::format("heatmap of {}x{} pixels ({} per cell) is too large for png; "
                                 "(width * 3 + 1) * height must be at most {}; use a smaller "
                                 "cell size",
                                 l.width, l.height, l.cell, INT_MAX));
     }
+}
+
+} // namespace
+
+int64_t heatmap_reduction(const HeatmapSpec& spec, int64_t rows, int64_t cols,
+                          const ValueBounds& bounds) {
+    validate_sizes(spec);
+    if (rows < 1 || cols < 1) {
+        throw Error(fmt::format("a map of {} x {} values is empty; nothing to draw", rows, cols));
+    }
+    // The layout of a map with this shape and no values (k = 0: to be chosen). A copy of
+    // the whole spec, so that every field the layout reads counts; callers pass no values.
+    HeatmapSpec shape_only = spec;
+    for (Panel& p : shape_only.panels) {
+        p.values = FloatTensor();
+    }
+    if (shape_only.panels.empty()) {
+        shape_only.panels.emplace_back();
+    }
+    shape_only.reduced = PreReduced{rows, cols, 0, bounds.min, bounds.max};
+    const Layout l = choose_layout(shape_only, value_range(shape_only));
+    check_png_size(l);
+    return l.k;
+}
+
+Figure heatmap_figure(const HeatmapSpec& spec, RenderInfo* info) {
+    validate(spec);
+    const Range range = value_range(spec);
+    const Layout l = choose_layout(spec, range);
+    check_png_size(l);
     const Colormap& cmap = spec.colormap != nullptr              ? *spec.colormap
                            : spec.scale == ValueScale::symmetric ? find_colormap("rdbu")
                                                                  : find_colormap("viridis");

@@ -2,7 +2,9 @@
 
 #include "rpb/bias.hpp"
 #include "rpb/error.hpp"
+#include "rpb/heatmap_reducer.hpp"
 #include "rpb/index.hpp"
+#include "visualize_internal.hpp"
 
 #include <algorithm>
 #include <fmt/format.h>
@@ -10,9 +12,8 @@
 
 namespace rpb {
 
-namespace {
+namespace detail {
 
-// The heads drawn, in order.
 std::vector<int64_t> selected_heads(std::optional<int64_t> head, int64_t heads) {
     check_head(head, heads);
     if (head) {
@@ -28,6 +29,23 @@ std::vector<int64_t> selected_heads(std::optional<int64_t> head, int64_t heads) 
 std::string head_title(int64_t h) {
     return fmt::format("head {}", h);
 }
+
+void apply_size(HeatmapSpec& spec, const DrawSize& size) {
+    if (size.cell_px > 0) {
+        spec.cell_px = size.cell_px;
+    }
+    spec.max_panel_px = size.max_panel_px;
+    spec.max_side_px = size.max_side_px;
+}
+
+} // namespace detail
+
+namespace {
+
+using detail::apply_size;
+using detail::head_title;
+using detail::reduce_chunk_values;
+using detail::selected_heads;
 
 void check_table(const Scheme& scheme, const FloatTensor& table) {
     if (table.rank() != 2 || table.dim(0) != scheme.num_entries() || table.dim(1) < 1) {
@@ -47,26 +65,35 @@ int strip_cell_px(int64_t rows, int64_t cols) {
 }
 
 HeatmapSpec bias_matrix(const Scheme& scheme, const FloatTensor& table,
-                        const std::vector<int64_t>& heads, std::string title) {
+                        const std::vector<int64_t>& heads, std::string title,
+                        const DrawSize& size) {
     const int64_t q = scheme.num_queries();
     const int64_t k = scheme.num_keys();
-    check_drawable(static_cast<int64_t>(heads.size()) * q * k, "the bias");
     HeatmapSpec spec;
     spec.title = std::move(title);
     spec.scale = ValueScale::symmetric;
     spec.value_label = "bias";
-    // Rows h * q .. h * q + q - 1 of the (H * q, k) stream are head h.
-    const RowSource<float> source = bias_source(scheme, table);
+    apply_size(spec, size);
     for (const int64_t h : heads) {
-        FloatTensor values({q, k});
-        source.fill(h * q, q, values.data());
-        spec.panels.push_back({head_title(h), std::move(values)});
+        spec.panels.push_back({head_title(h), {}});
     }
-    return spec;
+    // Rows h * q .. h * q + q - 1 of the (H * q, k) stream are head h, reduced as they come.
+    HeatmapReducer reducer(std::move(spec), q, k);
+    const RowSource<float> source = bias_source(scheme, table);
+    const int64_t chunk = std::clamp<int64_t>(reduce_chunk_values / k, 1, q);
+    std::vector<float> rows(static_cast<size_t>(chunk * k));
+    for (size_t p = 0; p < heads.size(); ++p) {
+        for (int64_t r = 0; r < q; r += chunk) {
+            const int64_t n = std::min(chunk, q - r);
+            source.fill(heads[p] * q + r, n, rows.data());
+            reducer.add_values(p, rows.data(), n * k);
+        }
+    }
+    return reducer.finish();
 }
 
 HeatmapSpec bias_table(const Scheme& scheme, const FloatTensor& table,
-                       const std::vector<int64_t>& heads, std::string title) {
+                       const std::vector<int64_t>& heads, std::string title, const DrawSize& size) {
     const int64_t rows = 2 * scheme.window_h - 1;
     const int64_t cols = 2 * scheme.window_w - 1;
     HeatmapSpec spec;
@@ -85,6 +112,7 @@ HeatmapSpec bias_table(const Scheme& scheme, const FloatTensor& table,
         }
         spec.panels.push_back({head_title(h), std::move(values)});
     }
+    apply_size(spec, size);
     return spec;
 }
 
@@ -113,7 +141,8 @@ Distances distances(const Scheme& scheme) {
 }
 
 HeatmapSpec bias_strip(const Scheme& scheme, const FloatTensor& table,
-                       const std::vector<int64_t>& heads, std::string title) {
+                       const std::vector<int64_t>& heads, std::string title,
+                       const DrawSize& size) {
     const int64_t all_heads = table.dim(1);
     HeatmapSpec spec;
     Distances d = distances(scheme);
@@ -122,34 +151,23 @@ HeatmapSpec bias_strip(const Scheme& scheme, const FloatTensor& table,
     spec.x_label = std::move(d.label);
     const auto rows = static_cast<int64_t>(heads.size());
     const auto cols = static_cast<int64_t>(entries.size());
-    check_drawable(rows * cols, "the bias by distance");
     spec.title = std::move(title);
     spec.scale = ValueScale::symmetric;
     spec.value_label = "bias";
     spec.y_label = "head";
     spec.y_first = heads.front();
     spec.cell_px = strip_cell_px(rows, cols);
-    FloatTensor values({rows, cols});
-    for (int64_t r = 0; r < rows; ++r) {
-        const int64_t h = heads[static_cast<size_t>(r)];
+    apply_size(spec, size);
+    spec.panels.push_back({rows == 1 ? head_title(heads.front()) : "all heads", {}});
+    HeatmapReducer reducer(std::move(spec), rows, cols);
+    std::vector<float> row(static_cast<size_t>(cols));
+    for (const int64_t h : heads) {
         for (int64_t c = 0; c < cols; ++c) {
-            values.at(r, c) = table[entries[static_cast<size_t>(c)] * all_heads + h];
+            row[static_cast<size_t>(c)] = table[entries[static_cast<size_t>(c)] * all_heads + h];
         }
+        reducer.add_values(0, row.data(), cols);
     }
-    spec.panels.push_back({rows == 1 ? head_title(heads.front()) : "all heads", std::move(values)});
-    return spec;
-}
-
-bool is_integer(DType dtype) {
-    switch (dtype) {
-    case DType::f16:
-    case DType::bf16:
-    case DType::f32:
-    case DType::f64:
-        return false;
-    default:
-        return true;
-    }
+    return reducer.finish();
 }
 
 } // namespace
@@ -201,37 +219,37 @@ void check_head(std::optional<int64_t> head, int64_t heads) {
                                               *head, heads - 1));
 }
 
-void check_drawable(int64_t values, std::string_view what) {
-    if (values > max_drawn_values) {
-        throw UsageError(fmt::format("{} has {} values, too many to draw at once (at most {}): "
-                                     "pick one head with --head K or use shorter sequences",
-                                     what, values, max_drawn_values));
-    }
-}
-
-HeatmapSpec bucket_heatmap(const Scheme& scheme) {
+HeatmapSpec bucket_heatmap(const Scheme& scheme, const DrawSize& size) {
     scheme.validate();
     const int64_t rows = scheme.num_queries();
     const int64_t cols = scheme.num_keys();
-    check_drawable(rows * cols, "the bucket map");
     const EntryIndex index(scheme);
-    FloatTensor values({rows, cols});
-    for (int64_t i = 0; i < rows; ++i) {
-        const int32_t* row = index.row(i);
-        std::transform(row, row + cols, values.data() + i * cols,
-                       [](int32_t e) { return static_cast<float>(e); });
-    }
     HeatmapSpec spec;
     spec.title = fmt::format("bucket map | {}", scheme.describe());
     spec.scale = ValueScale::ids;
     spec.value_label = scheme.type == SchemeType::t5 ? "bucket" : "table entry";
-    spec.panels.push_back(
-        {scheme.type == SchemeType::t5 ? "buckets" : "entries", std::move(values)});
-    return spec;
+    apply_size(spec, size);
+    spec.panels.push_back({scheme.type == SchemeType::t5 ? "buckets" : "entries", {}});
+    // Rows of the map, reduced as they are read (a t5 index holds only its diagonals).
+    HeatmapReducer reducer(std::move(spec), rows, cols,
+                           {0, static_cast<double>(index.num_entries() - 1)});
+    const int64_t chunk = std::clamp<int64_t>(reduce_chunk_values / cols, 1, rows);
+    std::vector<float> values(static_cast<size_t>(chunk * cols));
+    for (int64_t i = 0; i < rows; i += chunk) {
+        const int64_t n = std::min(chunk, rows - i);
+        for (int64_t r = 0; r < n; ++r) {
+            const int32_t* row = index.row(i + r);
+            std::transform(row, row + cols, values.data() + r * cols,
+                           [](int32_t e) { return static_cast<float>(e); });
+        }
+        reducer.add_values(0, values.data(), n * cols);
+    }
+    return reducer.finish();
 }
 
 HeatmapSpec bias_heatmap(const Scheme& scheme, const FloatTensor& table, BiasView view,
-                         std::optional<int64_t> head, std::string_view table_source) {
+                         std::optional<int64_t> head, std::string_view table_source,
+                         const DrawSize& size) {
     scheme.validate();
     check_table(scheme, table);
     const std::vector<int64_t> heads = selected_heads(head, table.dim(1));
@@ -239,7 +257,7 @@ HeatmapSpec bias_heatmap(const Scheme& scheme, const FloatTensor& table, BiasVie
     switch (view) {
     case BiasView::matrix:
         return bias_matrix(scheme, table, heads,
-                           fmt::format("bias | {} | {}", scheme.describe(), table_source));
+                           fmt::format("bias | {} | {}", scheme.describe(), table_source), size);
     case BiasView::table:
         if (scheme.type != SchemeType::window2d) {
             throw UsageError(fmt::format("--view table applies to --type 2d, not --type {}: "
@@ -249,7 +267,8 @@ HeatmapSpec bias_heatmap(const Scheme& scheme, const FloatTensor& table, BiasVie
         return bias_table(scheme, table, heads,
                           fmt::format("bias table by offset | {}{} | {}", scheme.describe(),
                                       scheme.cls_token ? ", spatial entries only" : "",
-                                      table_source));
+                                      table_source),
+                          size);
     case BiasView::strip:
         if (scheme.type == SchemeType::window2d) {
             throw UsageError("--view strip applies to --type t5 or 1d, not --type 2d: "
@@ -257,7 +276,7 @@ HeatmapSpec bias_heatmap(const Scheme& scheme, const FloatTensor& table, BiasVie
         }
         return bias_strip(
             scheme, table, heads,
-            fmt::format("bias by distance | {} | {}", scheme.describe(), table_source));
+            fmt::format("bias by distance | {} | {}", scheme.describe(), table_source), size);
     case BiasView::distance:
         break;
     }
@@ -307,54 +326,6 @@ HeatmapSpec attention_heatmap(const FloatTensor& probs, std::optional<int64_t> h
         std::vector<float> values(probs.data() + h * n, probs.data() + (h + 1) * n);
         spec.panels.push_back(
             {head_title(h), FloatTensor({probs.dim(2), probs.dim(3)}, std::move(values))});
-    }
-    return spec;
-}
-
-HeatmapSpec array_heatmap(const Array& array, std::optional<int64_t> head,
-                          std::string_view origin) {
-    const auto rank = static_cast<int64_t>(array.shape.size());
-    if (rank < 2 || rank > 4) {
-        throw Error(fmt::format("{}: array of shape {} has {} dimension{}; expected 2 (one "
-                                "panel), 3 (a panel per head) or 4 (attention probabilities, "
-                                "batch 0 drawn)",
-                                origin, shape_string(array.shape), rank, rank == 1 ? "" : "s"));
-    }
-    const int64_t size = shape_size(array.shape);
-    if (size == 0) {
-        throw Error(fmt::format("{}: array of shape {} is empty; nothing to draw", origin,
-                                shape_string(array.shape)));
-    }
-    const int64_t rows = array.shape[static_cast<size_t>(rank - 2)];
-    const int64_t cols = array.shape[static_cast<size_t>(rank - 1)];
-    const int64_t panels = rank == 2 ? 1 : array.shape[static_cast<size_t>(rank - 3)];
-    const std::vector<int64_t> heads = selected_heads(head, panels);
-    check_drawable(static_cast<int64_t>(heads.size()) * rows * cols, fmt::format("{}", origin));
-    // Every value is checked (NaN anywhere is an error), not only those drawn.
-    const FloatTensor values = to_float32(array, origin);
-
-    HeatmapSpec spec;
-    spec.title = fmt::format("{}: {} {}{}", origin, dtype_name(array.dtype),
-                             shape_string(array.shape), rank == 4 ? ", batch 0" : "");
-    if (is_integer(array.dtype)) {
-        spec.scale = ValueScale::ids;
-        spec.value_label = "id";
-    } else {
-        // Batch 0 of a 4-d array is the first panels * rows * cols values.
-        const auto drawn = values.values().first(static_cast<size_t>(panels * rows * cols));
-        const bool signed_data =
-            std::any_of(drawn.begin(), drawn.end(), [](float v) { return v < 0; });
-        spec.scale = signed_data ? ValueScale::symmetric : ValueScale::linear;
-        spec.value_label = "value";
-    }
-    if (rank == 4 && spec.scale == ValueScale::linear) {
-        spec.value_label = "probability";
-    }
-    const int64_t n = rows * cols;
-    for (const int64_t h : heads) {
-        std::vector<float> panel(values.data() + h * n, values.data() + (h + 1) * n);
-        spec.panels.push_back({rank == 2 ? fmt::format("{} x {}", rows, cols) : head_title(h),
-                               FloatTensor({rows, cols}, std::move(panel))});
     }
     return spec;
 }
