@@ -9,6 +9,7 @@
 #pragma once
 
 #include "rpb/array.hpp"
+#include "rpb/cell_meaning.hpp"
 #include "rpb/heatmap.hpp"
 #include "rpb/scheme.hpp"
 #include "rpb/tensor.hpp"
@@ -47,10 +48,17 @@ void check_head(std::optional<int64_t> head, int64_t heads);
 /// Throws UsageError naming `what`, the count and max_drawn_values when `values` exceeds it.
 void check_drawable(int64_t values, std::string_view what);
 
+/// What the cells of a (query, key) panel of `scheme` stand for (cell_meaning.hpp): the pairs,
+/// and the entry each reads from the scheme's index map ("bucket" for t5).
+CellMeaning pair_meaning(const Scheme& scheme);
+
+// Each function below fills `cells`, when given, with what the cells of its panels stand
+// for, for the interactive page (html_figure.hpp).
+
 /// The scheme's index map as one panel (ids), axes "query" / "key", value label "bucket"
 /// (t5) or "entry". Title "bucket map | <scheme.describe()>". Throws UsageError when the
-/// map has more than max_drawn_values cells.
-HeatmapSpec bucket_heatmap(const Scheme& scheme);
+/// map has more than max_drawn_values cells. `cells` gets the pairs, no entry: the value is it.
+HeatmapSpec bucket_heatmap(const Scheme& scheme, CellMeaning* cells = nullptr);
 
 /// The bias of `table` ((scheme.num_entries(), heads)) under `scheme`, symmetric scale,
 /// panels "head h" for every head or only `head`. `table_source` ends the title (e.g.
@@ -58,14 +66,17 @@ HeatmapSpec bucket_heatmap(const Scheme& scheme);
 /// to the scheme (table: 2d only; distance: t5 and 1d), a head out of range, or more than
 /// max_drawn_values values; rpb::Error when the table's shape does not fit the scheme.
 HeatmapSpec bias_heatmap(const Scheme& scheme, const FloatTensor& table, BiasView view,
-                         std::optional<int64_t> head, std::string_view table_source);
+                         std::optional<int64_t> head, std::string_view table_source,
+                         CellMeaning* cells = nullptr);
 
 /// Attention probabilities `probs` of shape (B, H, N, N): panels "head h" of batch 0 (every
 /// head or only `head`), linear scale, axes "query" / "key", value label "probability".
 /// `description` is the title. Throws rpb::Error when probs is not 4-d or empty, UsageError
-/// for a head out of range.
+/// for a head out of range. `cells` gets pair_meaning(*scheme) when the layer's scheme is
+/// given and its map has the probabilities' (N, N) shape, else rows and columns only.
 HeatmapSpec attention_heatmap(const FloatTensor& probs, std::optional<int64_t> head,
-                              std::string_view description);
+                              std::string_view description, CellMeaning* cells = nullptr,
+                              const Scheme* scheme = nullptr);
 
 /// Any array read from a file, named `origin` in the title and in errors: 2-d is one panel,
 /// 3-d one panel "head i" per leading index, 4-d (attention probabilities) one panel per
@@ -73,6 +84,8 @@ HeatmapSpec attention_heatmap(const FloatTensor& probs, std::optional<int64_t> h
 /// a value is negative, else linear. Throws rpb::Error "<origin>: ..." for another rank, an
 /// empty array, or NaN or infinite values; UsageError for a head out of range or more than
 /// max_drawn_values values in the panels drawn.
-HeatmapSpec array_heatmap(const Array& array, std::optional<int64_t> head, std::string_view origin);
+/// `cells` gets rows and columns only: a file says nothing about positions.
+HeatmapSpec array_heatmap(const Array& array, std::optional<int64_t> head, std::string_view origin,
+                          CellMeaning* cells = nullptr);
 
 } // namespace rpb

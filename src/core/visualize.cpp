@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <fmt/format.h>
+#include <memory>
 #include <vector>
 
 namespace rpb {
@@ -66,7 +67,7 @@ HeatmapSpec bias_matrix(const Scheme& scheme, const FloatTensor& table,
 }
 
 HeatmapSpec bias_table(const Scheme& scheme, const FloatTensor& table,
-                       const std::vector<int64_t>& heads, std::string title) {
+                       const std::vector<int64_t>& heads, std::string title, CellMeaning* cells) {
     const int64_t rows = 2 * scheme.window_h - 1;
     const int64_t cols = 2 * scheme.window_w - 1;
     HeatmapSpec spec;
@@ -77,6 +78,12 @@ HeatmapSpec bias_table(const Scheme& scheme, const FloatTensor& table,
     spec.y_label = "dy = query row - key row";
     spec.x_first = -(scheme.window_w - 1);
     spec.y_first = -(scheme.window_h - 1);
+    if (cells != nullptr) {
+        *cells = CellMeaning{};
+        cells->row_name = "dy";
+        cells->col_name = "dx";
+        cells->entry = [cols](int64_t r, int64_t c) { return static_cast<int32_t>(r * cols + c); };
+    }
     const int64_t all_heads = table.dim(1);
     for (const int64_t h : heads) {
         FloatTensor values({rows, cols});
@@ -89,7 +96,8 @@ HeatmapSpec bias_table(const Scheme& scheme, const FloatTensor& table,
 }
 
 HeatmapSpec bias_distance(const Scheme& scheme, const FloatTensor& table,
-                          const std::vector<int64_t>& heads, std::string title) {
+                          const std::vector<int64_t>& heads, std::string title,
+                          CellMeaning* cells) {
     const int64_t all_heads = table.dim(1);
     // Entry read at each distance, from the most negative distance up.
     std::vector<int32_t> entries;
@@ -123,6 +131,13 @@ HeatmapSpec bias_distance(const Scheme& scheme, const FloatTensor& table,
         }
     }
     spec.panels.push_back({rows == 1 ? head_title(heads.front()) : "all heads", std::move(values)});
+    if (cells != nullptr) {
+        *cells = CellMeaning{};
+        cells->entry_label = scheme.type == SchemeType::t5 ? "bucket" : "table entry";
+        cells->row_name = "head";
+        cells->entry = [entries = std::make_shared<const std::vector<int32_t>>(std::move(entries))](
+                           int64_t, int64_t c) { return (*entries)[static_cast<size_t>(c)]; };
+    }
     return spec;
 }
 
@@ -190,7 +205,23 @@ void check_drawable(int64_t values, std::string_view what) {
     }
 }
 
-HeatmapSpec bucket_heatmap(const Scheme& scheme) {
+CellMeaning pair_meaning(const Scheme& scheme) {
+    CellMeaning cells;
+    cells.pairs = scheme;
+    cells.entry_label = scheme.type == SchemeType::t5 ? "bucket" : "table entry";
+    if (scheme.type == SchemeType::window2d) {
+        // Computed per cell: a dense map of a large window would cost N^2 entries up front.
+        cells.entry = [scheme](int64_t i, int64_t j) { return entry_of(scheme, i, j); };
+    } else {
+        // T5 and 1d maps are Toeplitz: q + k - 1 entries whatever the lengths.
+        cells.entry = [index = std::make_shared<const EntryIndex>(scheme)](int64_t i, int64_t j) {
+            return (*index)(i, j);
+        };
+    }
+    return cells;
+}
+
+HeatmapSpec bucket_heatmap(const Scheme& scheme, CellMeaning* cells) {
     scheme.validate();
     const int64_t rows = scheme.num_queries();
     const int64_t cols = scheme.num_keys();
@@ -208,19 +239,29 @@ HeatmapSpec bucket_heatmap(const Scheme& scheme) {
     spec.value_label = scheme.type == SchemeType::t5 ? "bucket" : "table entry";
     spec.panels.push_back(
         {scheme.type == SchemeType::t5 ? "buckets" : "entries", std::move(values)});
+    if (cells != nullptr) {
+        *cells = CellMeaning{};
+        cells->pairs = scheme;
+    }
     return spec;
 }
 
 HeatmapSpec bias_heatmap(const Scheme& scheme, const FloatTensor& table, BiasView view,
-                         std::optional<int64_t> head, std::string_view table_source) {
+                         std::optional<int64_t> head, std::string_view table_source,
+                         CellMeaning* cells) {
     scheme.validate();
     check_table(scheme, table);
     const std::vector<int64_t> heads = selected_heads(head, table.dim(1));
     const std::string type(scheme_type_name(scheme.type));
     switch (view) {
-    case BiasView::matrix:
-        return bias_matrix(scheme, table, heads,
-                           fmt::format("bias | {} | {}", scheme.describe(), table_source));
+    case BiasView::matrix: {
+        HeatmapSpec spec = bias_matrix(
+            scheme, table, heads, fmt::format("bias | {} | {}", scheme.describe(), table_source));
+        if (cells != nullptr) {
+            *cells = pair_meaning(scheme);
+        }
+        return spec;
+    }
     case BiasView::table:
         if (scheme.type != SchemeType::window2d) {
             throw UsageError(fmt::format("--view table applies to --type 2d, not --type {}: "
@@ -230,7 +271,8 @@ HeatmapSpec bias_heatmap(const Scheme& scheme, const FloatTensor& table, BiasVie
         return bias_table(scheme, table, heads,
                           fmt::format("bias table by offset | {}{} | {}", scheme.describe(),
                                       scheme.cls_token ? ", spatial entries only" : "",
-                                      table_source));
+                                      table_source),
+                          cells);
     case BiasView::distance:
         if (scheme.type == SchemeType::window2d) {
             throw UsageError("--view distance applies to --type t5 or 1d, not --type 2d: "
@@ -238,13 +280,14 @@ HeatmapSpec bias_heatmap(const Scheme& scheme, const FloatTensor& table, BiasVie
         }
         return bias_distance(
             scheme, table, heads,
-            fmt::format("bias by distance | {} | {}", scheme.describe(), table_source));
+            fmt::format("bias by distance | {} | {}", scheme.describe(), table_source), cells);
     }
     return {};
 }
 
 HeatmapSpec attention_heatmap(const FloatTensor& probs, std::optional<int64_t> head,
-                              std::string_view description) {
+                              std::string_view description, CellMeaning* cells,
+                              const Scheme* scheme) {
     if (probs.rank() != 4 || probs.size() == 0) {
         throw Error(fmt::format("attention probabilities of shape {}: expected a non-empty "
                                 "(batch, heads, queries, keys) tensor",
@@ -260,11 +303,16 @@ HeatmapSpec attention_heatmap(const FloatTensor& probs, std::optional<int64_t> h
         spec.panels.push_back(
             {head_title(h), FloatTensor({probs.dim(2), probs.dim(3)}, std::move(values))});
     }
+    if (cells != nullptr) {
+        const bool fits = scheme != nullptr && scheme->num_queries() == probs.dim(2) &&
+                          scheme->num_keys() == probs.dim(3);
+        *cells = fits ? pair_meaning(*scheme) : CellMeaning{};
+    }
     return spec;
 }
 
-HeatmapSpec array_heatmap(const Array& array, std::optional<int64_t> head,
-                          std::string_view origin) {
+HeatmapSpec array_heatmap(const Array& array, std::optional<int64_t> head, std::string_view origin,
+                          CellMeaning* cells) {
     const auto rank = static_cast<int64_t>(array.shape.size());
     if (rank < 2 || rank > 4) {
         throw Error(fmt::format("{}: array of shape {} has {} dimension{}; expected 2 (one "
@@ -307,6 +355,11 @@ HeatmapSpec array_heatmap(const Array& array, std::optional<int64_t> head,
         std::vector<float> panel(values.data() + h * n, values.data() + (h + 1) * n);
         spec.panels.push_back({rank == 2 ? fmt::format("{} x {}", rows, cols) : head_title(h),
                                FloatTensor({rows, cols}, std::move(panel))});
+    }
+    if (cells != nullptr) {
+        *cells = CellMeaning{};
+        cells->row_name = "row";
+        cells->col_name = "column";
     }
     return spec;
 }
