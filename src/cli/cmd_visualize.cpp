@@ -1,11 +1,14 @@
 // rpbtool visualize: one PNG of what bucket, bias or attn computes with the same options, or
 // of any .npy array; the panels, scales and views are chosen in the core (visualize.hpp).
+// `-o fig.html` (--format html) writes the same panels as an interactive page
+// (html_figure.hpp) instead.
 #include "attn_options.hpp"
 #include "cli_common.hpp"
 #include "commands.hpp"
 #include "rpb/dataset.hpp"
 #include "rpb/error.hpp"
 #include "rpb/heatmap.hpp"
+#include "rpb/html_figure.hpp"
 #include "rpb/npy.hpp"
 #include "rpb/png.hpp"
 #include "rpb/visualize.hpp"
@@ -34,6 +37,7 @@ struct VisualizeOptions {
     std::string cmap;
     int cell = 0;
     std::string path = "-";
+    std::string format; ///< png | html; empty: from the extension of path
     bool force = false;
     // A trained model (rpbtool train's model.safetensors)
     std::string model;
@@ -96,15 +100,16 @@ std::string table_source(const TableOptions& t) {
 }
 
 // The bias needs the table's heads to check --head: resolve_table gives them.
-HeatmapSpec bias_spec(const VisualizeOptions& o, std::optional<int64_t> head) {
+HeatmapSpec bias_spec(const VisualizeOptions& o, std::optional<int64_t> head, CellMeaning* cells) {
     reject_options(o, attention_only, "--what bias");
     const Scheme scheme = scheme_for_table(o.attn.table, o.attn.scheme);
     const BiasView view = o.view.empty() ? default_bias_view(scheme) : parse_bias_view(o.view);
     const FloatTensor table = resolve_table(o.attn.table, scheme);
-    return bias_heatmap(scheme, table, view, head, table_source(o.attn.table));
+    return bias_heatmap(scheme, table, view, head, table_source(o.attn.table), cells);
 }
 
-HeatmapSpec bucket_spec(const VisualizeOptions& o, std::optional<int64_t> head) {
+HeatmapSpec bucket_spec(const VisualizeOptions& o, std::optional<int64_t> head,
+                        CellMeaning* cells) {
     reject_options(o, attention_only, "--what bucket");
     reject_options(o, init_options, "--what bucket");
     reject_options(o, table_options, "--what bucket");
@@ -114,10 +119,10 @@ HeatmapSpec bucket_spec(const VisualizeOptions& o, std::optional<int64_t> head) 
                                      o.view));
     }
     check_head(head, 1);
-    return bucket_heatmap(make_scheme(o.attn.scheme));
+    return bucket_heatmap(make_scheme(o.attn.scheme), cells);
 }
 
-HeatmapSpec attn_spec(const VisualizeOptions& o, std::optional<int64_t> head) {
+HeatmapSpec attn_spec(const VisualizeOptions& o, std::optional<int64_t> head, CellMeaning* cells) {
     reject_options(o, init_options, "--what attn (a fresh table comes with the fresh weights)");
     if (!o.view.empty() && o.view != "matrix") {
         throw UsageError(fmt::format("--view {} draws a bias: with --what attn only matrix "
@@ -151,10 +156,11 @@ HeatmapSpec attn_spec(const VisualizeOptions& o, std::optional<int64_t> head) {
     const std::string input = o.attn.input.empty() ? "random input" : "input " + o.attn.input;
     return attention_heatmap(run.probs, head,
                              fmt::format("attention probabilities, batch 0 | {} | {}, {}",
-                                         run.describe(), weights, input));
+                                         run.describe(), weights, input),
+                             cells, &run.scheme);
 }
 
-HeatmapSpec array_spec(const VisualizeOptions& o, std::optional<int64_t> head) {
+HeatmapSpec array_spec(const VisualizeOptions& o, std::optional<int64_t> head, CellMeaning* cells) {
     reject_options(o, attention_only, "--input FILE without --what attn");
     reject_options(o, init_options, "--input FILE");
     reject_options(o, table_options, "--input FILE");
@@ -164,11 +170,12 @@ HeatmapSpec array_spec(const VisualizeOptions& o, std::optional<int64_t> head) {
     }
     const std::string& path = o.attn.input;
     const Array array = read_npy(path);
-    return array_heatmap(array, head, path == "-" ? "standard input" : path);
+    return array_heatmap(array, head, path == "-" ? "standard input" : path, cells);
 }
 
-// --model: the learned tables, or where the model attends for one test image.
-Image model_picture(const VisualizeOptions& o, std::optional<int64_t> head) {
+// --model: the learned tables, or where the model attends for one test image: PNG bytes, or
+// the page (of the maps only: the image is in the title).
+std::string model_picture(const VisualizeOptions& o, std::optional<int64_t> head, bool html) {
     reject_options(o, attention_only, "--model");
     reject_options(o, init_options, "--model");
     reject_options(o, table_options, "--model");
@@ -197,7 +204,7 @@ Image model_picture(const VisualizeOptions& o, std::optional<int64_t> head) {
         if (given(o, "--cell")) {
             spec.cell_px = o.cell;
         }
-        return render_heatmap(spec);
+        return html ? html_page(spec, {}) : encode_png(render_heatmap(spec));
     }
     if (o.what != "attn") {
         throw UsageError(
@@ -234,10 +241,13 @@ Image model_picture(const VisualizeOptions& o, std::optional<int64_t> head) {
     if (!o.cmap.empty()) {
         spec.colormap = &find_colormap(o.cmap);
     }
+    if (html) {
+        return html_page(spec, {});
+    }
     const Image maps = render_heatmap(spec);
     const Image picture = image_picture(pixels, test.height, test.width,
                                         fmt::format("image {}: {}", o.image, name), 224);
-    return side_by_side(picture, maps);
+    return encode_png(side_by_side(picture, maps));
 }
 
 // Every bias of a checkpoint: a row per block, a panel per head.
@@ -249,6 +259,21 @@ HeatmapSpec checkpoint_spec(const VisualizeOptions& o) {
     }
     const CheckpointRange range = parse_checkpoint_range(o.range);
     return checkpoint_heatmap(SafetensorsFile(o.checkpoint), range);
+}
+
+// --format html, or an -o ending in .html / .htm (any case); PNG otherwise.
+bool is_html(const VisualizeOptions& o) {
+    if (!o.format.empty()) {
+        if (o.format != "png" && o.format != "html") {
+            throw UsageError(fmt::format("--format {}: expected png or html", o.format));
+        }
+        return o.format == "html";
+    }
+    std::string lower;
+    for (const char c : o.path) {
+        lower += static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+    }
+    return lower.ends_with(".html") || lower.ends_with(".htm");
 }
 
 void run_visualize(const VisualizeOptions& o) {
@@ -270,15 +295,19 @@ void run_visualize(const VisualizeOptions& o) {
         }
     }
     const std::optional<int64_t> head = parse_head(o.head);
+    const bool html = is_html(o);
+    if (html && given(o, "--cell")) {
+        throw UsageError("--cell does not apply to an HTML page (it sizes its cells to the "
+                         "window)");
+    }
     // -o - with --input - would both use the standard streams: fine; but a terminal is refused
-    // before anything is computed.
-    auto out = open_output(OutputOptions{o.path, "", o.force}, true);
+    // before anything is computed (the page is text: it is not).
+    auto out = open_output(OutputOptions{o.path, "", o.force}, !html);
     if (!o.model.empty()) {
         if (!o.checkpoint.empty()) {
             throw UsageError("--model and --checkpoint each draw a whole file: give one of them");
         }
-        Image picture = model_picture(o, head);
-        out->write(encode_png(picture));
+        out->write(model_picture(o, head, html));
         out->commit();
         return;
     }
@@ -289,28 +318,34 @@ void run_visualize(const VisualizeOptions& o) {
     }
 
     HeatmapSpec spec;
+    CellMeaning cells; // rows and columns only, unless the spec's function says more
     if (!o.checkpoint.empty()) {
         spec = checkpoint_spec(o);
     } else if (given(o, "--range")) {
         throw UsageError("--range goes with --checkpoint");
     } else if (o.what == "attn") {
-        spec = attn_spec(o, head);
+        spec = attn_spec(o, head, &cells);
     } else if (o.what.empty() && !o.attn.input.empty()) {
-        spec = array_spec(o, head);
+        spec = array_spec(o, head, &cells);
     } else if (!o.attn.input.empty()) {
         throw UsageError(fmt::format("--input draws an array or, with --what attn, is the "
                                      "attention input: not with --what {}",
                                      o.what));
     } else if (o.what == "bucket") {
-        spec = bucket_spec(o, head);
+        spec = bucket_spec(o, head, &cells);
     } else {
-        spec = bias_spec(o, head);
+        spec = bias_spec(o, head, &cells);
     }
     if (cmap != nullptr) {
         spec.colormap = cmap;
     }
     if (given(o, "--cell")) {
         spec.cell_px = o.cell;
+    }
+    if (html) {
+        out->write(html_page(spec, cells));
+        out->commit();
+        return;
     }
     const std::string png = encode_png(render_heatmap(spec));
     out->write(png);
@@ -322,7 +357,8 @@ void run_visualize(const VisualizeOptions& o) {
 Runner setup_visualize(CLI::App& app) {
     auto options = std::make_shared<VisualizeOptions>();
     CLI::App* command = app.add_subcommand(
-        "visualize", "PNG heatmaps of bucket maps, bias tensors and attention probabilities");
+        "visualize", "PNG heatmaps (or interactive HTML pages) of bucket maps, bias tensors and "
+                     "attention probabilities");
     command->configurable();
     options->command = command;
     VisualizeOptions& o = *options;
@@ -378,8 +414,12 @@ Runner setup_visualize(CLI::App& app) {
                      "to its own max")
         ->capture_default_str();
     auto* output = command->add_option_group("Output options");
-    output->add_option("-o,--output", o.path, "PNG file; - is standard output")
+    output
+        ->add_option("-o,--output", o.path, "PNG file, or HTML page (.html); - is standard output")
         ->capture_default_str();
+    output->add_option("--format", o.format,
+                       "png | html: the picture, or an interactive page showing each cell's "
+                       "values (default: html for -o *.html, else png)");
     output->add_flag("--force", o.force, "Write the PNG to a terminal anyway");
     return [options]() { run_visualize(*options); };
 }

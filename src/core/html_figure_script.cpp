@@ -172,7 +172,7 @@ function tickLabels(first, count) {
 function computeLayout() {
   const ml = 10 + Math.max(...tickLabels(D.y_first, D.rows).map(textWidth));
   const mr = 4 + Math.max(...tickLabels(D.x_first, D.cols).map(textWidth)) / 2;
-  const mt = 2;
+  const mt = 8; // room for the half of the first y tick label above the cells
   const mb = 22;
   const room = Math.max(320, window.innerWidth - 200 - ml - mr);
   let box;
