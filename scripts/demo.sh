@@ -13,15 +13,20 @@ rpbtool=$build_dir/rpbtool
 mkdir -p "$out"
 
 html_items=""
-# picture NAME "CAPTION" ARGS...: renders out/NAME.png with `rpbtool visualize ARGS`.
+# picture NAME "CAPTION" ARGS...: renders out/NAME.png and its interactive page out/NAME.html
+# (exact values at the cursor) with `rpbtool visualize ARGS`; the gallery's picture links to
+# the page.
 picture() {
     local name=$1 caption=$2
     shift 2
     "$rpbtool" visualize "$@" -o "$out/$name.png"
-    html_items+="<figure><a href=\"$name.png\"><img src=\"$name.png\" alt=\"$name\"></a>
-<figcaption>$caption<br><code>rpbtool visualize $*</code></figcaption></figure>
+    "$rpbtool" visualize "$@" -o "$out/$name.html"
+    html_items+="<figure><a href=\"$name.html\"><img src=\"$name.png\" alt=\"$name\"></a>
+<figcaption>$caption<br><code>rpbtool visualize $*</code><br>
+<a href=\"$name.html\">interactive page</a> (hover a cell for its values) &middot;
+<a href=\"$name.png\">PNG</a></figcaption></figure>
 "
-    echo "demo: $out/$name.png" >&2
+    echo "demo: $out/$name.png, $out/$name.html" >&2
 }
 
 "$rpbtool" bucket --summary -o "$out/t5_summary.txt"
@@ -102,7 +107,9 @@ code { background: #f4f4f4; }
 <body>
 <h1>rpbtool gallery</h1>
 <p>Made by <code>scripts/demo.sh</code> with $("$rpbtool" --version). Every picture is one
-<code>rpbtool visualize</code> command; click a picture for full size.</p>
+<code>rpbtool visualize</code> command; click a picture for its interactive page (the same
+panels, with each cell's query, key, relative position, table entry and exact value under the
+cursor, a head selector and zoom), or follow "PNG" for the full-size picture.</p>
 $html_items</body>
 </html>
 EOF
