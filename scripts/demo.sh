@@ -13,17 +13,25 @@ rpbtool=$build_dir/rpbtool
 mkdir -p "$out"
 
 html_items=""
-# picture NAME "CAPTION" ARGS...: renders out/NAME.png and out/NAME.svg (the same layout)
-# with `rpbtool visualize ARGS`.
+# picture NAME "CAPTION" ARGS...: renders out/NAME.png and out/NAME.svg (the same layout) and,
+# for heatmaps, the interactive page out/NAME.html (exact values at the cursor) with
+# `rpbtool visualize ARGS`; the gallery's picture links to the page (a line plot: its SVG).
 picture() {
     local name=$1 caption=$2
     shift 2
     "$rpbtool" visualize "$@" -o "$out/$name.png"
     "$rpbtool" visualize "$@" -o "$out/$name.svg"
-    html_items+="<figure><a href=\"$name.png\"><img src=\"$name.png\" alt=\"$name\"></a>
-<figcaption>$caption (<a href=\"$name.svg\">SVG</a>)<br><code>rpbtool visualize $*</code></figcaption></figure>
+    local target=$name.svg links="<a href=\"$name.svg\">SVG</a> &middot; <a href=\"$name.png\">PNG</a>"
+    if [[ " $* " != *" --view distance "* ]]; then # a line plot has no page
+        "$rpbtool" visualize "$@" -o "$out/$name.html"
+        target=$name.html
+        links="<a href=\"$name.html\">interactive page</a> (hover a cell for its values) &middot; $links"
+    fi
+    html_items+="<figure><a href=\"$target\"><img src=\"$name.png\" alt=\"$name\"></a>
+<figcaption>$caption<br><code>rpbtool visualize $*</code><br>
+$links</figcaption></figure>
 "
-    echo "demo: $out/$name.png, $out/$name.svg" >&2
+    echo "demo: $out/$name.png, $out/$name.svg$([[ $target == *.html ]] && echo ", $out/$target")" >&2
 }
 
 "$rpbtool" bucket --summary -o "$out/t5_summary.txt"
@@ -108,7 +116,9 @@ code { background: #f4f4f4; }
 <body>
 <h1>rpbtool gallery</h1>
 <p>Made by <code>scripts/demo.sh</code> with $("$rpbtool" --version). Every picture is one
-<code>rpbtool visualize</code> command; click a picture for full size.</p>
+<code>rpbtool visualize</code> command, written as PNG and SVG (the same layout); click a
+heatmap for its interactive page (the same panels, with each cell's query, key, relative
+position, table entry and exact value under the cursor, a head selector and zoom).</p>
 $html_items</body>
 </html>
 EOF

@@ -280,6 +280,7 @@ TEST_CASE("rpb::heatmap_figure: texts never overlap, stay inside, and are drawn"
              })});
     }
     spec.panels[3].title = "a panel title much wider than its panel";
+    spec.cell_px = 8; // small panels: a grid narrower than the title
     RenderInfo info;
     const rpb::Figure fig = rpb::heatmap_figure(spec, &info);
     CHECK(fig.width == info.width);

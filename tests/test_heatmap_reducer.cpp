@@ -115,7 +115,7 @@ TEST_CASE("rpb::HeatmapReducer block means equal a reduction of the whole tensor
     CHECK(info.reduction == 5);
     CHECK(ref_info.reduction == 5);
     CHECK(info.value_max == std::max(std::fabs(lo), std::fabs(hi)));
-    CHECK(info.note == "reduced 1:5, each cell the mean of a 5 x 5 block; colour bar: range of "
+    CHECK(info.note == "reduced 1:5, each cell the mean of a 5\u00d75 block; colour bar: range of "
                        "all values");
     CHECK(png == ref_png);
     const auto rdbu = read_colormap_csv("RdBu_r.csv");

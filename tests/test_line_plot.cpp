@@ -7,7 +7,10 @@
 
 TEST_CASE("rpb::nice_ticks steps by 1, 2 or 5 times a power of ten") {
     CHECK(rpb::nice_ticks(0, 10, 5) == std::vector<double>{0, 2, 4, 6, 8, 10});
-    CHECK(rpb::nice_ticks(-0.03, 0.05, 4).size() == 5); // -0.02 .. 0.04 by 0.02
+    const std::vector<double> small = rpb::nice_ticks(-0.03, 0.05, 4); // -0.02 .. 0.04 by 0.02
+    REQUIRE(small.size() == 4);
+    CHECK(small.front() == doctest::Approx(-0.02));
+    CHECK(small.back() == doctest::Approx(0.04));
     CHECK(rpb::nice_ticks(3, 3, 5) == std::vector<double>{3});
 }
 

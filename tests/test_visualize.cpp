@@ -107,7 +107,7 @@ TEST_CASE("rpb::bucket_heatmap t5 4096 x 4096 stays within the size bound") {
     CHECK(d.height <= 4096);
     CHECK(info.panels.at(0).width <= 1024);
     CHECK(info.reduction == 4); // 4096 values into at most 1024 pixels, one per cell
-    CHECK(info.note == "reduced 1:4, each cell the top-left id of a 4 x 4 block; colour bar: "
+    CHECK(info.note == "reduced 1:4, each cell the top-left id of a 4\u00d74 block; colour bar: "
                        "range of all ids");
     // Sampled ids: drawn cell (0, 1) is map (0, 4), bucket 20 of the golden map; viridis
     // over [0, 31].

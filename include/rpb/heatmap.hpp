@@ -61,6 +61,9 @@ struct HeatmapSpec {
     int cell_px = 0;
     int max_panel_px = 1024;
     int max_side_px = 4096;
+    /// With automatic cells: also reduced until the panels hold at most this many drawn cells
+    /// together (0: no such bound). For the interactive page, which embeds every cell.
+    int64_t max_cells = 0;
     /// Set when the panels hold pre-reduced cells (ceil(rows/k), ceil(cols/k)), not values.
     std::optional<PreReduced> reduced;
 };

@@ -14,6 +14,7 @@
 #pragma once
 
 #include "rpb/array.hpp"
+#include "rpb/cell_meaning.hpp"
 #include "rpb/heatmap.hpp"
 #include "rpb/line_plot.hpp"
 #include "rpb/npy.hpp"
@@ -46,6 +47,7 @@ struct DrawSize {
     int cell_px = 0;
     int max_panel_px = 1024;
     int max_side_px = 4096;
+    int64_t max_cells = 0;
 };
 
 /// "matrix", "table", "distance", "strip". Throws UsageError naming the value and the accepted
@@ -65,9 +67,18 @@ inline constexpr int64_t max_drawn_values = int64_t{1} << 26;
 /// (or "... expected all or 0" for one panel) unless `head` is unset or in [0, heads).
 void check_head(std::optional<int64_t> head, int64_t heads);
 
+/// What the cells of a (query, key) panel of `scheme` stand for (cell_meaning.hpp): the pairs,
+/// and the entry each reads from the scheme's index map ("bucket" for t5).
+CellMeaning pair_meaning(const Scheme& scheme);
+
+// Each function below that takes `cells` fills it, when given, with what the cells of its
+// panels stand for, for the interactive page (html_figure.hpp).
+
 /// The scheme's index map as one panel (ids), axes "query" / "key", value label "bucket"
 /// (t5) or "entry". Title "bucket map | <scheme.describe()>". Any size: reduced row by row.
-HeatmapSpec bucket_heatmap(const Scheme& scheme, const DrawSize& size = {});
+/// `cells` gets the pairs, no entry: the value is it.
+HeatmapSpec bucket_heatmap(const Scheme& scheme, const DrawSize& size = {},
+                           CellMeaning* cells = nullptr);
 
 /// The bias of `table` ((scheme.num_entries(), heads)) under `scheme`, symmetric scale,
 /// panels "head h" for every head or only `head`. `table_source` ends the title (e.g.
@@ -78,7 +89,7 @@ HeatmapSpec bucket_heatmap(const Scheme& scheme, const DrawSize& size = {});
 /// are computed.
 HeatmapSpec bias_heatmap(const Scheme& scheme, const FloatTensor& table, BiasView view,
                          std::optional<int64_t> head, std::string_view table_source,
-                         const DrawSize& size = {});
+                         const DrawSize& size = {}, CellMeaning* cells = nullptr);
 
 /// The bias against relative distance for t5 and 1d schemes: one panel, one line per head
 /// (series "head h", every head or only `head`), a point per distance from the most
@@ -91,9 +102,11 @@ LineFigure bias_distance_plot(const Scheme& scheme, const FloatTensor& table,
 /// Attention probabilities `probs` of shape (B, H, N, N): panels "head h" of batch 0 (every
 /// head or only `head`), linear scale, axes "query" / "key", value label "probability".
 /// `description` is the title. Throws rpb::Error when probs is not 4-d or empty, UsageError
-/// for a head out of range.
+/// for a head out of range. `cells` gets pair_meaning(*scheme) when the layer's scheme is
+/// given and its map has the probabilities' (N, N) shape, else rows and columns only.
 HeatmapSpec attention_heatmap(const FloatTensor& probs, std::optional<int64_t> head,
-                              std::string_view description);
+                              std::string_view description, CellMeaning* cells = nullptr,
+                              const Scheme* scheme = nullptr);
 
 /// Any array read from a file, named `origin` in the title and in errors: 2-d is one panel,
 /// 3-d one panel "head i" per leading index, 4-d (attention probabilities) one panel per
@@ -101,13 +114,15 @@ HeatmapSpec attention_heatmap(const FloatTensor& probs, std::optional<int64_t> h
 /// a value of batch 0 is negative, else linear. Every value is converted and checked, piece by
 /// piece. Throws rpb::Error "<origin>: ..." for another rank, an empty array, data that does
 /// not hold the shape, or NaN or infinite values; UsageError for a head out of range.
+/// `cells` gets rows and columns only: a file says nothing about positions.
 HeatmapSpec array_heatmap(const Array& array, std::optional<int64_t> head, std::string_view origin,
-                          const DrawSize& size = {});
+                          const DrawSize& size = {}, CellMeaning* cells = nullptr);
 
 /// The same picture of the array `input` streams, read front to back and reduced as it is
 /// read (Fortran-order data is read whole first), named input.origin(). Memory is bounded by
 /// the picture whatever the array's size. Same errors, and NpyStream's: an input that ends
 /// before its shape's data is an rpb::Error and nothing is drawn.
-HeatmapSpec array_heatmap(NpyStream& input, std::optional<int64_t> head, const DrawSize& size = {});
+HeatmapSpec array_heatmap(NpyStream& input, std::optional<int64_t> head, const DrawSize& size = {},
+                          CellMeaning* cells = nullptr);
 
 } // namespace rpb

@@ -429,8 +429,11 @@ Layout choose_layout(const HeatmapSpec& spec, const Range& range) {
     int64_t k = 1;
     for (;;) {
         Layout l = make_layout(spec, range, cell, k);
+        const int64_t cells = static_cast<int64_t>(spec.panels.size()) * ((map_rows + k - 1) / k) *
+                              ((map_cols + k - 1) / k);
         const bool fits = l.panel_w <= spec.max_panel_px && l.panel_h <= spec.max_panel_px &&
-                          l.width <= spec.max_side_px && l.height <= spec.max_side_px;
+                          l.width <= spec.max_side_px && l.height <= spec.max_side_px &&
+                          (spec.max_cells <= 0 || cells <= spec.max_cells);
         if (fits || (cell == 1 && k >= longest)) {
             return l;
         }

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <fmt/format.h>
+#include <memory>
 #include <vector>
 
 namespace rpb {
@@ -36,6 +37,7 @@ void apply_size(HeatmapSpec& spec, const DrawSize& size) {
     }
     spec.max_panel_px = size.max_panel_px;
     spec.max_side_px = size.max_side_px;
+    spec.max_cells = size.max_cells;
 }
 
 } // namespace detail
@@ -93,7 +95,8 @@ HeatmapSpec bias_matrix(const Scheme& scheme, const FloatTensor& table,
 }
 
 HeatmapSpec bias_table(const Scheme& scheme, const FloatTensor& table,
-                       const std::vector<int64_t>& heads, std::string title, const DrawSize& size) {
+                       const std::vector<int64_t>& heads, std::string title, const DrawSize& size,
+                       CellMeaning* cells) {
     const int64_t rows = 2 * scheme.window_h - 1;
     const int64_t cols = 2 * scheme.window_w - 1;
     HeatmapSpec spec;
@@ -104,6 +107,12 @@ HeatmapSpec bias_table(const Scheme& scheme, const FloatTensor& table,
     spec.y_label = "dy = query row - key row";
     spec.x_first = -(scheme.window_w - 1);
     spec.y_first = -(scheme.window_h - 1);
+    if (cells != nullptr) {
+        *cells = CellMeaning{};
+        cells->row_name = "dy";
+        cells->col_name = "dx";
+        cells->entry = [cols](int64_t r, int64_t c) { return static_cast<int32_t>(r * cols + c); };
+    }
     const int64_t all_heads = table.dim(1);
     for (const int64_t h : heads) {
         FloatTensor values({rows, cols});
@@ -141,8 +150,8 @@ Distances distances(const Scheme& scheme) {
 }
 
 HeatmapSpec bias_strip(const Scheme& scheme, const FloatTensor& table,
-                       const std::vector<int64_t>& heads, std::string title,
-                       const DrawSize& size) {
+                       const std::vector<int64_t>& heads, std::string title, const DrawSize& size,
+                       CellMeaning* cells) {
     const int64_t all_heads = table.dim(1);
     HeatmapSpec spec;
     Distances d = distances(scheme);
@@ -166,6 +175,13 @@ HeatmapSpec bias_strip(const Scheme& scheme, const FloatTensor& table,
             row[static_cast<size_t>(c)] = table[entries[static_cast<size_t>(c)] * all_heads + h];
         }
         reducer.add_values(0, row.data(), cols);
+    }
+    if (cells != nullptr) {
+        *cells = CellMeaning{};
+        cells->entry_label = scheme.type == SchemeType::t5 ? "bucket" : "table entry";
+        cells->row_name = "head";
+        cells->entry = [columns = std::make_shared<const std::vector<int32_t>>(entries)](
+                           int64_t, int64_t c) { return (*columns)[static_cast<size_t>(c)]; };
     }
     return reducer.finish();
 }
@@ -219,7 +235,23 @@ void check_head(std::optional<int64_t> head, int64_t heads) {
                                               *head, heads - 1));
 }
 
-HeatmapSpec bucket_heatmap(const Scheme& scheme, const DrawSize& size) {
+CellMeaning pair_meaning(const Scheme& scheme) {
+    CellMeaning cells;
+    cells.pairs = scheme;
+    cells.entry_label = scheme.type == SchemeType::t5 ? "bucket" : "table entry";
+    if (scheme.type == SchemeType::window2d) {
+        // Computed per cell: a dense map of a large window would cost N^2 entries up front.
+        cells.entry = [scheme](int64_t i, int64_t j) { return entry_of(scheme, i, j); };
+    } else {
+        // T5 and 1d maps are Toeplitz: q + k - 1 entries whatever the lengths.
+        cells.entry = [index = std::make_shared<const EntryIndex>(scheme)](int64_t i, int64_t j) {
+            return (*index)(i, j);
+        };
+    }
+    return cells;
+}
+
+HeatmapSpec bucket_heatmap(const Scheme& scheme, const DrawSize& size, CellMeaning* cells) {
     scheme.validate();
     const int64_t rows = scheme.num_queries();
     const int64_t cols = scheme.num_keys();
@@ -244,18 +276,25 @@ HeatmapSpec bucket_heatmap(const Scheme& scheme, const DrawSize& size) {
         }
         reducer.add_values(0, values.data(), n * cols);
     }
+    if (cells != nullptr) {
+        *cells = CellMeaning{};
+        cells->pairs = scheme;
+    }
     return reducer.finish();
 }
 
 HeatmapSpec bias_heatmap(const Scheme& scheme, const FloatTensor& table, BiasView view,
                          std::optional<int64_t> head, std::string_view table_source,
-                         const DrawSize& size) {
+                         const DrawSize& size, CellMeaning* cells) {
     scheme.validate();
     check_table(scheme, table);
     const std::vector<int64_t> heads = selected_heads(head, table.dim(1));
     const std::string type(scheme_type_name(scheme.type));
     switch (view) {
     case BiasView::matrix:
+        if (cells != nullptr) {
+            *cells = pair_meaning(scheme);
+        }
         return bias_matrix(scheme, table, heads,
                            fmt::format("bias | {} | {}", scheme.describe(), table_source), size);
     case BiasView::table:
@@ -268,7 +307,7 @@ HeatmapSpec bias_heatmap(const Scheme& scheme, const FloatTensor& table, BiasVie
                           fmt::format("bias table by offset | {}{} | {}", scheme.describe(),
                                       scheme.cls_token ? ", spatial entries only" : "",
                                       table_source),
-                          size);
+                          size, cells);
     case BiasView::strip:
         if (scheme.type == SchemeType::window2d) {
             throw UsageError("--view strip applies to --type t5 or 1d, not --type 2d: "
@@ -276,7 +315,8 @@ HeatmapSpec bias_heatmap(const Scheme& scheme, const FloatTensor& table, BiasVie
         }
         return bias_strip(
             scheme, table, heads,
-            fmt::format("bias by distance | {} | {}", scheme.describe(), table_source), size);
+            fmt::format("bias by distance | {} | {}", scheme.describe(), table_source), size,
+            cells);
     case BiasView::distance:
         break;
     }
@@ -311,7 +351,8 @@ LineFigure bias_distance_plot(const Scheme& scheme, const FloatTensor& table,
 }
 
 HeatmapSpec attention_heatmap(const FloatTensor& probs, std::optional<int64_t> head,
-                              std::string_view description) {
+                              std::string_view description, CellMeaning* cells,
+                              const Scheme* scheme) {
     if (probs.rank() != 4 || probs.size() == 0) {
         throw Error(fmt::format("attention probabilities of shape {}: expected a non-empty "
                                 "(batch, heads, queries, keys) tensor",
@@ -326,6 +367,11 @@ HeatmapSpec attention_heatmap(const FloatTensor& probs, std::optional<int64_t> h
         std::vector<float> values(probs.data() + h * n, probs.data() + (h + 1) * n);
         spec.panels.push_back(
             {head_title(h), FloatTensor({probs.dim(2), probs.dim(3)}, std::move(values))});
+    }
+    if (cells != nullptr) {
+        const bool fits = scheme != nullptr && scheme->num_queries() == probs.dim(2) &&
+                          scheme->num_keys() == probs.dim(3);
+        *cells = fits ? pair_meaning(*scheme) : CellMeaning{};
     }
     return spec;
 }

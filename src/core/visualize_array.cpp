@@ -112,10 +112,20 @@ HeatmapSpec draw_array(DType dtype, const Shape& shape, std::optional<int64_t> h
     return spec;
 }
 
+// A file says nothing about positions: its cells are rows and columns only.
+void array_cells(CellMeaning* cells) {
+    if (cells != nullptr) {
+        *cells = CellMeaning{};
+        cells->row_name = "row";
+        cells->col_name = "column";
+    }
+}
+
 } // namespace
 
 HeatmapSpec array_heatmap(const Array& array, std::optional<int64_t> head, std::string_view origin,
-                          const DrawSize& size) {
+                          const DrawSize& size, CellMeaning* cells) {
+    array_cells(cells);
     const size_t itemsize = dtype_size(array.dtype);
     // The bytes must hold the shape (as to_float32 checks); a bad rank is named first.
     if (array.shape.size() >= 2 && array.shape.size() <= 4) {
@@ -136,11 +146,13 @@ HeatmapSpec array_heatmap(const Array& array, std::optional<int64_t> head, std::
     });
 }
 
-HeatmapSpec array_heatmap(NpyStream& input, std::optional<int64_t> head, const DrawSize& size) {
+HeatmapSpec array_heatmap(NpyStream& input, std::optional<int64_t> head, const DrawSize& size,
+                          CellMeaning* cells) {
     if (input.fortran_order()) {
         // Column-major data is not in row order: read whole, as read_npy does.
-        return array_heatmap(input.read_whole(), head, input.origin(), size);
+        return array_heatmap(input.read_whole(), head, input.origin(), size, cells);
     }
+    array_cells(cells);
     return draw_array(input.dtype(), input.shape(), head, input.origin(), size,
                       [&](int64_t count, float* out) { input.read_float32(count, out); });
 }

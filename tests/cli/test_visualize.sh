@@ -171,7 +171,13 @@ if command -v xmllint >/dev/null; then
     viewbox_is_png_size "2d table" "$WORK/swin.svg" "$WORK/swin.png"
     # 12 panels of 13 x 13 cells as rects, titled; the font named for the viewer.
     expect_eq "2d panels" "$(svg_count "$WORK/swin.svg" g "starts-with(@class,'panel-')")" "12"
-    expect_eq "2d panel 11 cells" "$(svg_count "$WORK/swin.svg" rect "../@class='panel-11'")" "169"
+    # Its 169 cells as rects of one cell's height, equal neighbours in a row merged into one:
+    # the widths add up to 169 cells.
+    cell=$(xpath "$WORK/swin.svg" "string((//*[local-name()='rect' and ../@class='panel-11'])[1]/@height)")
+    expect_eq "2d panel 11 cells" \
+        "$(xpath "$WORK/swin.svg" "sum(//*[local-name()='rect' and ../@class='panel-11']/@width) div $cell")" "169"
+    expect_eq "2d panel 11 rows" \
+        "$(xpath "$WORK/swin.svg" "count(//*[local-name()='rect' and ../@class='panel-11' and @height != $cell])")" "0"
     expect_eq "2d head 11 title" "$(svg_count "$WORK/swin.svg" text "text()='head 11'")" "1"
     expect_eq "2d tick label -6 (minus sign)" \
         "$(svg_count "$WORK/swin.svg" text "text()='$(printf '\xe2\x88\x92')6'")" "24"
@@ -204,7 +210,7 @@ if command -v xmllint >/dev/null; then
 else
     echo "test_visualize: xmllint not installed (libxml2-utils; scripts/setup.sh installs it): SVG structure not checked" >&2
 fi
-expect_error 2 "--format pdf: expected png or svg" visualize --window 7x7 --format pdf -o "$WORK/x.png"
+expect_error 2 "--format pdf: expected png, svg or html" visualize --window 7x7 --format pdf -o "$WORK/x.png"
 
 # --- --dpi: more pixels for print, the same layout; the PNG says its resolution ---------------
 expect_ok visualize --type 2d --window 7x7 --dpi 192 -o "$WORK/swin192.png"
