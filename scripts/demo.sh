@@ -13,15 +13,25 @@ rpbtool=$build_dir/rpbtool
 mkdir -p "$out"
 
 html_items=""
-# picture NAME "CAPTION" ARGS...: renders out/NAME.png with `rpbtool visualize ARGS`.
+# picture NAME "CAPTION" ARGS...: renders out/NAME.png and out/NAME.svg (the same layout) and,
+# for heatmaps, the interactive page out/NAME.html (exact values at the cursor) with
+# `rpbtool visualize ARGS`; the gallery's picture links to the page (a line plot: its SVG).
 picture() {
     local name=$1 caption=$2
     shift 2
     "$rpbtool" visualize "$@" -o "$out/$name.png"
-    html_items+="<figure><a href=\"$name.png\"><img src=\"$name.png\" alt=\"$name\"></a>
-<figcaption>$caption<br><code>rpbtool visualize $*</code></figcaption></figure>
+    "$rpbtool" visualize "$@" -o "$out/$name.svg"
+    local target=$name.svg links="<a href=\"$name.svg\">SVG</a> &middot; <a href=\"$name.png\">PNG</a>"
+    if [[ " $* " != *" --view distance "* ]]; then # a line plot has no page
+        "$rpbtool" visualize "$@" -o "$out/$name.html"
+        target=$name.html
+        links="<a href=\"$name.html\">interactive page</a> (hover a cell for its values) &middot; $links"
+    fi
+    html_items+="<figure><a href=\"$target\"><img src=\"$name.png\" alt=\"$name\"></a>
+<figcaption>$caption<br><code>rpbtool visualize $*</code><br>
+$links</figcaption></figure>
 "
-    echo "demo: $out/$name.png" >&2
+    echo "demo: $out/$name.png, $out/$name.svg$([[ $target == *.html ]] && echo ", $out/$target")" >&2
 }
 
 "$rpbtool" bucket --summary -o "$out/t5_summary.txt"
@@ -43,9 +53,12 @@ picture t5_bias "T5 bias per head (12 heads, q = k = 128) from a fresh trunc-nor
 (std 0.02, seed 0): each head paints the bucket bands with its own 32 values. Blue is \
 negative, red positive, one shared symmetric range." \
     --what bias
-picture t5_bias_distance "The same bias against the relative distance key - query: one row \
-per head; the steps are the bucket boundaries." \
-    --what bias --view distance
+picture t5_bias_distance "The bias of 8 heads against the relative distance key - query, a \
+line per head (the T5 paper's figure); the steps are the bucket boundaries." \
+    --what bias --heads 8 --view distance
+picture t5_bias_strip "The same values for all 12 heads as a colour strip: a row per head, a \
+column per distance." \
+    --what bias --view strip
 picture t5_causal_buckets "Causal (decoder) T5 buckets: keys after the query all share \
 bucket 0; 32 buckets cover the past." \
     --what bucket --causal
@@ -73,6 +86,7 @@ if [[ -d /usr/share/datasets/fashion-mnist ]]; then
     rm -rf "$out/vit-run"
     "$rpbtool" train --epochs 2 --limit-train 10000 -o "$out/vit-run" -q
     cp "$out/vit-run/curves.png" "$out/vit_curves.png"
+    cp "$out/vit-run/curves.svg" "$out/vit_curves.svg"
     html_items+="<figure><a href=\"vit_curves.png\"><img src=\"vit_curves.png\" alt=\"curves\"></a>
 <figcaption>Loss and accuracy of a short ViT training (rpb-2d, 2 epochs on 10,000 images), drawn by
 <code>rpbtool train</code> into its run folder.<br><code>rpbtool train --epochs 2 --limit-train 10000 -o vit-run</code></figcaption></figure>
@@ -102,7 +116,9 @@ code { background: #f4f4f4; }
 <body>
 <h1>rpbtool gallery</h1>
 <p>Made by <code>scripts/demo.sh</code> with $("$rpbtool" --version). Every picture is one
-<code>rpbtool visualize</code> command; click a picture for full size.</p>
+<code>rpbtool visualize</code> command, written as PNG and SVG (the same layout); click a
+heatmap for its interactive page (the same panels, with each cell's query, key, relative
+position, table entry and exact value under the cursor, a head selector and zoom).</p>
 $html_items</body>
 </html>
 EOF

@@ -11,9 +11,11 @@ cd "$(dirname "$0")/.."
 # zlib1g-dev: gzip for IDX files (libz.a for the static link); dataset-fashion-mnist: the
 # data set `rpbtool train` is tried on, and that the IDX tests load when present.
 # help2man: the man page rpbtool(1), made from the help texts at build time.
+# fonts-dejavu-core: DejaVu Sans, compiled into rpbtool for the figures' text (no font file at
+# run time). libxml2-utils: xmllint, with which the CLI tests parse the SVG figures.
 packages=(cmake g++ ninja-build pkg-config libcli11-dev libfmt-dev nlohmann-json3-dev
     libstb-dev doctest-dev clang libclang-rt-14-dev clang-format zlib1g-dev
-    dataset-fashion-mnist help2man)
+    dataset-fashion-mnist help2man fonts-dejavu-core libxml2-utils)
 
 missing=()
 for p in "${packages[@]}"; do

@@ -1,5 +1,6 @@
 #include "colormap_csv.hpp"
 #include "decoded_png.hpp"
+#include "figure_checks.hpp"
 #include "rpb/error.hpp"
 #include "rpb/heatmap.hpp"
 #include "rpb/png.hpp"
@@ -259,4 +260,65 @@ TEST_CASE("rpb::render_heatmap draws a single value and non-ASCII titles") {
     CHECK(info.colorbar.height >= 100); // a bar, not a sliver, even beside one cell
     CHECK(d.width == info.width);
     CHECK(cell_pixel(d, info, 0, 0, 0) == read_colormap_csv("RdBu_r.csv")[0]);
+}
+
+TEST_CASE("rpb::heatmap_figure: texts never overlap, stay inside, and are drawn") {
+    HeatmapSpec spec;
+    spec.title = "bias by offset | a long title with many words that does not fit in one line "
+                 "beside a small map, so it wraps | table trunc-normal std 0.02 seed 0 | "
+                 "/a/path/without/any/spaces/that/is/longer/than/one/whole/line/of/the/title.npy";
+    spec.scale = ValueScale::symmetric;
+    spec.value_label = "bias";
+    spec.x_label = "dx = query column \xe2\x88\x92 key column";
+    spec.y_label = "dy";
+    spec.x_first = -6;
+    spec.y_first = -6;
+    for (int h = 0; h < 5; ++h) {
+        spec.panels.push_back(
+            {"head " + std::to_string(h), matrix(13, 13, [h](int64_t i, int64_t j) {
+                 return float(i - j) * 0.01f * float(h + 1);
+             })});
+    }
+    spec.panels[3].title = "a panel title much wider than its panel";
+    spec.cell_px = 8; // small panels: a grid narrower than the title
+    RenderInfo info;
+    const rpb::Figure fig = rpb::heatmap_figure(spec, &info);
+    CHECK(fig.width == info.width);
+    CHECK(fig.height == info.height);
+    const size_t texts = check_text_layout(fig);
+    CHECK(texts > 5 * (1 + 4 + 4)); // titles, ticks of every panel
+    CHECK(check_ink(fig) > 0);
+    CHECK(check_ink(fig, 2) > 0); // the same layout at twice the resolution
+    // The title wrapped into several lines, none wider than the figure.
+    size_t title_lines = 0;
+    for (const rpb::FigureItem& item : fig.items) {
+        title_lines += item.tag == "title";
+    }
+    CHECK(title_lines >= 2);
+    // Tick labels use the minus sign.
+    bool minus = false;
+    for (const rpb::FigureItem& item : fig.items) {
+        if (const auto* t = std::get_if<rpb::Text>(&item.shape)) {
+            minus = minus || t->text == "\xe2\x88\x92"
+                                        "6";
+        }
+    }
+    CHECK(minus);
+}
+
+TEST_CASE("rpb::heatmap_figure thins crowded ticks and tags its panels") {
+    HeatmapSpec spec;
+    spec.scale = ValueScale::ids;
+    spec.x_first = -100000;
+    spec.panels = {{"a", matrix(3, 400, [](int64_t, int64_t j) { return float(j); })},
+                   {"b", matrix(3, 400, [](int64_t, int64_t j) { return float(j); })}};
+    spec.cell_px = 1;
+    const rpb::Figure fig = rpb::heatmap_figure(spec);
+    check_text_layout(fig);
+    check_ink(fig);
+    size_t panels = 0;
+    for (const rpb::FigureItem& item : fig.items) {
+        panels += item.tag == "panel-0" || item.tag == "panel-1";
+    }
+    CHECK(panels == 2);
 }

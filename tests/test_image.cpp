@@ -49,40 +49,16 @@ TEST_CASE("rpb::Image fill_rect clips and pixel checks bounds") {
     CHECK_THROWS_AS(rpb::Image(100000, 100000), rpb::Error);
 }
 
-TEST_CASE("rpb::sanitize_text keeps printable ASCII, one '?' per other code point") {
-    CHECK(rpb::sanitize_text("head 0: -0.0412") == "head 0: -0.0412");
-    CHECK(rpb::sanitize_text("caf\xc3\xa9\n\t~") == "caf???~");
-    CHECK(rpb::sanitize_text("\xe2\x86\x92x") == "?x"); // U+2192, three bytes
-    CHECK(rpb::sanitize_text(std::string("a\0b", 3)) == "a?b");
-}
-
-TEST_CASE("rpb::draw_text stays inside its box") {
-    // stb_easy_font: digits advance 6 units and are 4 wide, so "10" spans 10 units.
-    CHECK(rpb::text_width("10") == 10);
-    CHECK(rpb::text_width("10", 2) == 20);
-    CHECK(rpb::text_width("") == 0);
-    CHECK(rpb::text_width("\xc3\xa9") == rpb::text_width("?"));
-
-    rpb::Image right(80, 40);
-    rpb::draw_text(right, 5, 7, "Ag", {0, 0, 0}, 2);
-    const Box r = ink(right);
-    CHECK(r.count > 0);
-    CHECK(r.x0 == 5);
-    CHECK(r.y0 == 7);
-    CHECK(r.x1 < 5 + rpb::text_width("Ag", 2));
-    CHECK(r.y1 < 7 + rpb::text_height(2));
-    CHECK(right.pixel(r.x0, r.y1) == rpb::kWhite); // 'A' has no descender, 'g' has
-
-    rpb::Image up(40, 80);
-    rpb::draw_text(up, 5, 7, "Ag", {0, 0, 0}, 2, rpb::TextDirection::up);
-    const Box u = ink(up);
-    CHECK(u.count == r.count);
-    CHECK(u.x0 == 5);
-    CHECK(u.x1 < 5 + rpb::text_height(2));
-    CHECK(u.y0 >= 7);
-    CHECK(u.y1 == 7 + rpb::text_width("Ag", 2) - 1);
-
-    rpb::Image clipped(12, 12);
-    rpb::draw_text(clipped, -4, 3, "WWWWWW", {0, 0, 0}, 3); // partly outside: no crash
-    CHECK(ink(clipped).count > 0);
+TEST_CASE("rpb::Image blend mixes a colour in and ignores pixels outside") {
+    rpb::Image image(4, 2, {200, 100, 0});
+    image.blend(1, 1, {0, 0, 200}, 0.25);
+    CHECK(image.pixel(1, 1) == rpb::Rgb{150, 75, 50});
+    image.blend(2, 0, {0, 0, 0}, 7.0); // clamped to 1
+    CHECK(image.pixel(2, 0) == rpb::Rgb{0, 0, 0});
+    image.blend(3, 1, {0, 0, 0}, 0.0);
+    CHECK(image.pixel(3, 1) == rpb::Rgb{200, 100, 0});
+    image.blend(-1, 0, {0, 0, 0}, 1.0);
+    image.blend(4, 1, {0, 0, 0}, 1.0);
+    CHECK(image.pixel(0, 0) == rpb::Rgb{200, 100, 0});
+    CHECK(image.pixel(3, 0) == rpb::Rgb{200, 100, 0});
 }

@@ -1,17 +1,24 @@
 #include "colormap_csv.hpp"
 #include "decoded_png.hpp"
+#include "figure_checks.hpp"
+#include "rpb/bias.hpp"
 #include "rpb/error.hpp"
 #include "rpb/heatmap.hpp"
+#include "rpb/index.hpp"
+#include "rpb/npy.hpp"
 #include "rpb/png.hpp"
 #include "rpb/table.hpp"
 #include "rpb/visualize.hpp"
 
+#include <algorithm>
+#include <cstdio>
 #include <cstring>
 #include <doctest/doctest.h>
 #include <fstream>
 #include <limits>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <unistd.h>
 #include <vector>
 
 using rpb::Array;
@@ -100,7 +107,8 @@ TEST_CASE("rpb::bucket_heatmap t5 4096 x 4096 stays within the size bound") {
     CHECK(d.height <= 4096);
     CHECK(info.panels.at(0).width <= 1024);
     CHECK(info.reduction == 4); // 4096 values into at most 1024 pixels, one per cell
-    CHECK(info.note == "reduced 1:4 (each cell shows the top-left id of a 4x4 block)");
+    CHECK(info.note == "reduced 1:4, each cell the top-left id of a 4\u00d74 block; colour bar: "
+                       "range of all ids");
     // Sampled ids: drawn cell (0, 1) is map (0, 4), bucket 20 of the golden map; viridis
     // over [0, 31].
     const auto viridis = read_colormap_csv("viridis.csv");
@@ -199,13 +207,12 @@ TEST_CASE("rpb::bias_heatmap a zero table paints the centre colour") {
     }
 }
 
-TEST_CASE("rpb::bias_heatmap distance view: one row per head, key - query for t5") {
+TEST_CASE("rpb::bias_heatmap strip view: one row per head, key - query for t5") {
     const Scheme scheme = t5(10);
     const FloatTensor table = distinct_table(32, 4);
-    const HeatmapSpec spec =
-        rpb::bias_heatmap(scheme, table, BiasView::distance, std::nullopt, "t");
+    const HeatmapSpec spec = rpb::bias_heatmap(scheme, table, BiasView::strip, std::nullopt, "t");
     REQUIRE(spec.panels.size() == 1);
-    CHECK(spec.x_label == "key - query");
+    CHECK(spec.x_label == "key \xe2\x88\x92 query");
     CHECK(spec.x_first == -9);
     CHECK(spec.y_first == 0);
     const FloatTensor& v = spec.panels[0].values;
@@ -219,7 +226,7 @@ TEST_CASE("rpb::bias_heatmap distance view: one row per head, key - query for t5
         }
     }
     // One head: y ticks start at its number.
-    const HeatmapSpec one = rpb::bias_heatmap(scheme, table, BiasView::distance, int64_t{2}, "t");
+    const HeatmapSpec one = rpb::bias_heatmap(scheme, table, BiasView::strip, int64_t{2}, "t");
     CHECK(one.y_first == 2);
     CHECK(one.panels[0].values.shape() == rpb::Shape{1, 19});
 
@@ -228,10 +235,56 @@ TEST_CASE("rpb::bias_heatmap distance view: one row per head, key - query for t5
     w1.type = SchemeType::window1d;
     w1.window_w = 4;
     const HeatmapSpec s1 =
-        rpb::bias_heatmap(w1, distinct_table(7, 2), BiasView::distance, std::nullopt, "t");
-    CHECK(s1.x_label == "query - key");
+        rpb::bias_heatmap(w1, distinct_table(7, 2), BiasView::strip, std::nullopt, "t");
+    CHECK(s1.x_label == "query \xe2\x88\x92 key");
     CHECK(s1.x_first == -3);
     CHECK(s1.panels[0].values.at(1, 6) == distinct_table(7, 2).at(6, 1));
+    CHECK_THROWS_AS(rpb::bias_heatmap(scheme, table, BiasView::distance, std::nullopt, "t"),
+                    rpb::Error);
+}
+
+TEST_CASE("rpb::bias_distance_plot: a line per head, the bias at every distance") {
+    const Scheme scheme = t5(10);
+    const FloatTensor table = distinct_table(32, 4);
+    const rpb::LineFigure fig = rpb::bias_distance_plot(scheme, table, std::nullopt, "t");
+    CHECK(fig.title.rfind("bias by distance | ", 0) == 0);
+    REQUIRE(fig.panels.size() == 1);
+    const rpb::LinePlot& plot = fig.panels[0];
+    CHECK(plot.x_label == "key \xe2\x88\x92 query");
+    CHECK(plot.y_label == "bias");
+    REQUIRE(plot.series.size() == 4);
+    CHECK(plot.series[3].name == "head 3");
+    const nlohmann::json map = golden("t5_b32_d128_bidirectional_q10_k10.json");
+    for (const rpb::LineSeries& s : plot.series) {
+        REQUIRE(s.points.size() == 19);
+        CHECK(s.points.front().first == -9);
+        CHECK(s.points.back().first == 9);
+    }
+    for (int64_t d = 0; d < 10; ++d) {
+        // key - query = d is row 0, column d of the bucket map; -d is row d, column 0.
+        CHECK(plot.series[1].points[static_cast<size_t>(9 + d)].second ==
+              table.at(map[0][d].get<int64_t>(), 1));
+        CHECK(plot.series[1].points[static_cast<size_t>(9 - d)].second ==
+              table.at(map[d][0].get<int64_t>(), 1));
+    }
+    const rpb::LineFigure one = rpb::bias_distance_plot(scheme, table, int64_t{2}, "t");
+    REQUIRE(one.panels[0].series.size() == 1);
+    CHECK(one.panels[0].series[0].name == "head 2");
+    CHECK_THROWS_WITH_AS(
+        rpb::bias_distance_plot(swin(7, 7), distinct_table(169, 3), std::nullopt, "t"),
+        "--view distance applies to --type t5 or 1d, not --type 2d: expected table or matrix",
+        rpb::UsageError);
+    CHECK_THROWS_AS(rpb::bias_distance_plot(scheme, table, int64_t{4}, "t"), rpb::UsageError);
+
+    // Laid out: a legend entry per head, no text overlapping another.
+    const rpb::Figure laid = rpb::line_plots_figure(fig);
+    check_text_layout(laid);
+    check_ink(laid);
+    size_t series = 0;
+    for (const rpb::FigureItem& item : laid.items) {
+        series += item.tag.rfind("series-0-", 0) == 0;
+    }
+    CHECK(series == 4);
 }
 
 TEST_CASE("rpb::bias_heatmap rejects views, heads and tables that do not fit") {
@@ -240,8 +293,8 @@ TEST_CASE("rpb::bias_heatmap rejects views, heads and tables that do not fit") {
                          "--head 3 is out of range: expected all or an integer from 0 to 2",
                          rpb::UsageError);
     CHECK_THROWS_WITH_AS(
-        rpb::bias_heatmap(swin(7, 7), table, BiasView::distance, std::nullopt, "t"),
-        "--view distance applies to --type t5 or 1d, not --type 2d: expected table or matrix",
+        rpb::bias_heatmap(swin(7, 7), table, BiasView::strip, std::nullopt, "t"),
+        "--view strip applies to --type t5 or 1d, not --type 2d: expected table or matrix",
         rpb::UsageError);
     CHECK_THROWS_WITH_AS(
         rpb::bias_heatmap(t5(8), distinct_table(32, 2), BiasView::table, std::nullopt, "t"),
@@ -252,13 +305,8 @@ TEST_CASE("rpb::bias_heatmap rejects views, heads and tables that do not fit") {
         "table of shape (32, 2) does not fit 2d window 7x7 (169 entries): "
         "expected (169, heads)",
         rpb::Error);
-    CHECK_THROWS_WITH_AS(
-        rpb::bias_heatmap(t5(4096), distinct_table(32, 12), BiasView::matrix, std::nullopt, "t"),
-        "the bias has 201326592 values, too many to draw at once (at most "
-        "67108864): pick one head with --head K or use shorter sequences",
-        rpb::UsageError);
     CHECK_THROWS_WITH_AS(rpb::parse_bias_view("heads"),
-                         "--view heads: unknown view: expected matrix, table or distance",
+                         "--view heads: unknown view: expected matrix, table, distance or strip",
                          rpb::UsageError);
     CHECK(rpb::default_bias_view(swin(7, 7)) == BiasView::table);
     CHECK(rpb::default_bias_view(t5(8)) == BiasView::matrix);
@@ -335,4 +383,128 @@ TEST_CASE("rpb::array_heatmap rejects other ranks, empty arrays and NaN") {
         rpb::array_heatmap(make_array<float>(DType::f32, {2, 2}, {0.f, 1.f, nan, 2.f}),
                            std::nullopt, "n.npy"),
         "n.npy: element (1, 0) is nan (values must be finite)", rpb::Error);
+}
+
+namespace {
+
+// The reference reduction of a whole (rows, cols) panel: block means, the last blocks partial.
+float reference_mean(const float* v, int64_t rows, int64_t cols, int64_t k, int64_t bi,
+                     int64_t bj) {
+    double sum = 0;
+    const int64_t i1 = std::min((bi + 1) * k, rows);
+    const int64_t j1 = std::min((bj + 1) * k, cols);
+    for (int64_t i = bi * k; i < i1; ++i) {
+        for (int64_t j = bj * k; j < j1; ++j) {
+            sum += v[i * cols + j];
+        }
+    }
+    return static_cast<float>(sum / static_cast<double>((i1 - bi * k) * (j1 - bj * k)));
+}
+
+} // namespace
+
+TEST_CASE("rpb::bias_heatmap reduces a large bias as it streams, as the whole tensor would be") {
+    // A 70 x 70 t5 bias of 3 heads into panels of at most 16 pixels: 1:5, 14 x 14 cells.
+    const Scheme scheme = t5(70);
+    const FloatTensor table = distinct_table(32, 3);
+    const rpb::DrawSize small{0, 16, 4096};
+    const HeatmapSpec spec =
+        rpb::bias_heatmap(scheme, table, BiasView::matrix, std::nullopt, "t", small);
+    REQUIRE(spec.reduced.has_value());
+    const int64_t k = spec.reduced->k;
+    CHECK(k == 5);
+    const FloatTensor whole = rpb::bias_tensor(scheme, table); // (3, 70, 70)
+    double h = 0;
+    for (const float v : whole.values()) {
+        h = std::max(h, std::fabs(static_cast<double>(v)));
+    }
+    for (int64_t p = 0; p < 3; ++p) {
+        const FloatTensor& cells = spec.panels[static_cast<size_t>(p)].values;
+        REQUIRE(cells.shape() == rpb::Shape{14, 14});
+        for (int64_t bi = 0; bi < 14; ++bi) {
+            for (int64_t bj = 0; bj < 14; ++bj) {
+                CHECK(cells.at(bi, bj) ==
+                      reference_mean(whole.data() + p * 4900, 70, 70, k, bi, bj));
+            }
+        }
+    }
+    RenderInfo info;
+    (void)rpb::render_heatmap(spec, &info);
+    CHECK(info.reduction == 5);
+    CHECK(info.value_max == doctest::Approx(h)); // the raw values' range, not the means'
+    // 101 is not a multiple of the reduction: the last block is partial.
+    const HeatmapSpec odd =
+        rpb::bias_heatmap(t5(101), table, BiasView::matrix, int64_t{1}, "t", small);
+    REQUIRE(odd.reduced.has_value());
+    const int64_t ko = odd.reduced->k;
+    const int64_t n = (101 + ko - 1) / ko;
+    REQUIRE(101 % ko != 0);
+    const FloatTensor whole_odd = rpb::bias_tensor(t5(101), table);
+    CHECK(odd.panels[0].values.at(n - 1, n - 1) ==
+          reference_mean(whole_odd.data() + 101 * 101, 101, 101, ko, n - 1, n - 1));
+    CHECK(odd.panels[0].values.at(0, n - 1) ==
+          reference_mean(whole_odd.data() + 101 * 101, 101, 101, ko, 0, n - 1));
+}
+
+TEST_CASE("rpb::bucket_heatmap samples the top-left ids of a reduced map") {
+    const rpb::DrawSize small{0, 10, 4096};
+    const HeatmapSpec spec = rpb::bucket_heatmap(t5(45), small);
+    REQUIRE(spec.reduced.has_value());
+    const int64_t k = spec.reduced->k;
+    CHECK(k == 5);
+    const rpb::IntTensor map = rpb::index_map(t5(45));
+    for (int64_t bi = 0; bi < 9; ++bi) {
+        for (int64_t bj = 0; bj < 9; ++bj) {
+            CHECK(spec.panels[0].values.at(bi, bj) == static_cast<float>(map.at(bi * k, bj * k)));
+        }
+    }
+    // The bar spans every id of the map, not only those sampled.
+    CHECK(spec.reduced->max == *std::max_element(map.values().begin(), map.values().end()));
+    CHECK(spec.reduced->min == 0);
+}
+
+TEST_CASE("rpb::array_heatmap streamed from a file equals the in-memory array") {
+    // A (2, 3, 40, 30) float array: batch 0's three heads, reduced 1:4 with partial blocks.
+    FloatTensor values({2, 3, 40, 30});
+    for (int64_t i = 0; i < values.size(); ++i) {
+        values[i] = static_cast<float>((i * 7919) % 1000) / 1000.0f;
+    }
+    const std::string bytes = rpb::npy_bytes(values);
+    Array array;
+    array.dtype = DType::f32;
+    array.shape = values.shape();
+    array.bytes.resize(static_cast<size_t>(values.size()) * 4);
+    std::memcpy(array.bytes.data(), values.data(), array.bytes.size());
+    const rpb::DrawSize small{0, 10, 4096};
+    const HeatmapSpec mem = rpb::array_heatmap(array, std::nullopt, "a.npy", small);
+    REQUIRE(mem.reduced.has_value());
+    CHECK(mem.reduced->k == 4);
+    CHECK(mem.scale == ValueScale::linear);
+    CHECK(mem.value_label == "probability");
+    for (int64_t p = 0; p < 3; ++p) {
+        CHECK(mem.panels[static_cast<size_t>(p)].values.at(9, 7) ==
+              reference_mean(values.data() + p * 1200, 40, 30, 4, 9, 7)); // 4 x 2 block
+    }
+    const std::string tmp = "/tmp/rpb_test_visualize_stream_" + std::to_string(::getpid()) + ".npy";
+    { std::ofstream(tmp, std::ios::binary) << bytes; }
+    rpb::NpyStream input(tmp);
+    const HeatmapSpec streamed = rpb::array_heatmap(input, std::nullopt, small);
+    std::remove(tmp.c_str());
+    CHECK(streamed.title == tmp + ": float32 (2, 3, 40, 30), batch 0");
+    // The same picture as the in-memory array named alike.
+    CHECK(
+        rpb::encode_png(rpb::render_heatmap(streamed)) ==
+        rpb::encode_png(rpb::render_heatmap(rpb::array_heatmap(array, std::nullopt, tmp, small))));
+    for (size_t p = 0; p < 3; ++p) {
+        CHECK(streamed.panels[p].values.values().size() == mem.panels[p].values.values().size());
+        for (size_t c = 0; c < mem.panels[p].values.values().size(); ++c) {
+            CHECK(streamed.panels[p].values.values()[c] == mem.panels[p].values.values()[c]);
+        }
+    }
+    // A NaN in batch 1, which is not drawn, is still an error.
+    values[values.size() - 1] = std::numeric_limits<float>::quiet_NaN();
+    std::memcpy(array.bytes.data(), values.data(), array.bytes.size());
+    CHECK_THROWS_WITH_AS(rpb::array_heatmap(array, std::nullopt, "a.npy", small),
+                         "a.npy: element (1, 2, 39, 29) is nan (values must be finite)",
+                         rpb::Error);
 }

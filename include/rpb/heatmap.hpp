@@ -5,10 +5,12 @@
 #pragma once
 
 #include "rpb/colormap.hpp"
+#include "rpb/figure.hpp"
 #include "rpb/image.hpp"
 #include "rpb/tensor.hpp"
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -29,6 +31,18 @@ struct Panel {
     int64_t slot = -1;  ///< grid position (row-major); -1: the one after the previous panel
 };
 
+/// Panels reduced before drawing, while their values streamed in (heatmap_reducer.hpp): each
+/// panel then holds the drawn cells of a (rows, cols) map reduced 1:k exactly as render_heatmap
+/// reduces whole panels (block means, the last block of a row or column partial, or the
+/// top-left id), and [min, max] is the range of the raw values (the colour bar's range).
+struct PreReduced {
+    int64_t rows = 0;
+    int64_t cols = 0;
+    int64_t k = 1;
+    double min = 0;
+    double max = 0;
+};
+
 struct HeatmapSpec {
     std::string title; ///< first line: what is drawn, with its configuration
     std::vector<Panel> panels;
@@ -47,6 +61,18 @@ struct HeatmapSpec {
     int cell_px = 0;
     int max_panel_px = 1024;
     int max_side_px = 4096;
+    /// With automatic cells: also reduced until the panels hold at most this many drawn cells
+    /// together (0: no such bound). For the interactive page, which embeds every cell.
+    int64_t max_cells = 0;
+    /// Set when the panels hold pre-reduced cells (ceil(rows/k), ceil(cols/k)), not values.
+    std::optional<PreReduced> reduced;
+};
+
+/// The values a map may hold, as far as known before any is seen: the colour bar's labels
+/// are sized from them when the reduction is chosen ahead of the values.
+struct ValueBounds {
+    double min = -8.88e37; ///< the default: labels of three digits at any magnitude
+    double max = 8.88e37;
 };
 
 /// A rectangle of pixels: [x, x + width) x [y, y + height).
@@ -57,25 +83,40 @@ struct PixelRect {
     int height = 0;
 };
 
-/// Where render_heatmap put things, for callers and tests.
+/// Where heatmap_figure put things, in figure units (= pixels of render_heatmap), for
+/// callers and tests.
 struct RenderInfo {
     int width = 0;
     int height = 0;
-    int cell_px = 0;   ///< side of one drawn cell
-    int reduction = 1; ///< k: one drawn cell stands for a k x k block of values (1 = none)
-    int text_scale = 1;
-    double value_min = 0;          ///< value painted with colour-map entry 0 (-h when symmetric)
-    double value_max = 0;          ///< value painted with entry 255 (+h when symmetric)
+    int cell_px = 0;      ///< side of one drawn cell
+    int reduction = 1;    ///< k: one drawn cell stands for a k x k block of values (1 = none)
+    double value_min = 0; ///< value painted with colour-map entry 0 (-h when symmetric)
+    double value_max = 0; ///< value painted with entry 255 (+h when symmetric)
     std::vector<PixelRect> panels; ///< cells of panel p; drawn cell (i, j) is the square at
                                    ///< (x + j * cell_px, y + i * cell_px)
     PixelRect colorbar;            ///< the colour strip: top row is entry 255, bottom row entry 0
     std::string note; ///< the line under the title saying the picture is reduced, or empty
 };
 
-/// Draws `spec` on a white background. Throws rpb::Error for no panels, a panel that is not
-/// 2-d or is empty, panels of different shapes, NaN or infinite values, or an image that PNG
-/// cannot hold (see check_png_size); rpb::UsageError for a negative cell_px or a
-/// non-positive bound. Fills `info` when given.
+/// Lays `spec` out on a white background: the title (wrapped to the figure's width), the
+/// note, the panels (cell images tagged "panel-<p>", in spec order) with their titles and
+/// ticks, the axis labels, the colour bar (tagged "colorbar") and its labels. Text sizes in
+/// figure units: title 14, panel titles and axis labels 12, ticks and bar labels 10. No two
+/// texts overlap and all lie inside the figure. Throws rpb::Error for no panels, a panel that
+/// is not 2-d or is empty, panels of different shapes, NaN or infinite values, or a figure
+/// that PNG cannot hold at scale 1 (see check_png_size); rpb::UsageError for a negative
+/// cell_px or a non-positive bound. Fills `info` when given.
+Figure heatmap_figure(const HeatmapSpec& spec, RenderInfo* info = nullptr);
+
+/// rasterize(heatmap_figure(spec, info), 1).
 Image render_heatmap(const HeatmapSpec& spec, RenderInfo* info = nullptr);
+
+/// The reduction k render_heatmap applies to panels of (rows, cols) values under `spec`,
+/// decided before any value exists: the panels' titles and slots, labels, scale, cell_px and
+/// bounds count, their values are not read, and the colour-bar labels are measured for
+/// values within `bounds` (so the picture of the real values never exceeds the bounds).
+/// Throws what render_heatmap throws for a bad cell_px or bound, or a picture PNG cannot hold.
+int64_t heatmap_reduction(const HeatmapSpec& spec, int64_t rows, int64_t cols,
+                          const ValueBounds& bounds = {});
 
 } // namespace rpb

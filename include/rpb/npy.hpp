@@ -74,6 +74,53 @@ private:
     uint64_t data_start_ = 0;
 };
 
+/// A .npy file or standard input read once, front to back, a piece at a time: arrays larger
+/// than memory, and pipes, which cannot be read twice (`rpbtool visualize --input` reads so).
+class NpyStream {
+public:
+    /// Opens `path` ("-": standard input, named "standard input" in messages) and validates
+    /// the preamble with read_npy's checks and messages. A regular file's size (and an input
+    /// that ends within the first 10 kB) is checked against the shape at once; a longer pipe
+    /// is checked as it is read. Throws rpb::Error "<path>: cannot open: <reason>", ...
+    explicit NpyStream(const std::string& path);
+    ~NpyStream();
+    NpyStream(const NpyStream&) = delete;
+    NpyStream& operator=(const NpyStream&) = delete;
+
+    const std::string& origin() const { return origin_; }
+    DType dtype() const { return dtype_; }
+    const Shape& shape() const { return shape_; }
+    int64_t count() const { return count_; }
+    /// Fortran-order data (rank 2 and above) is not in row order: read it with read_whole.
+    bool fortran_order() const { return fortran_order_; }
+
+    /// The next `count` elements in C order as float32, converted like to_float32 (messages
+    /// "<origin>: element (i, j) is nan (values must be finite)" name positions in the whole
+    /// array). Throws rpb::Error "<origin>: truncated .npy data: shape S of T needs N bytes,
+    /// M present" when the input ends first; rpb::Error for more elements than are left or
+    /// Fortran-order data.
+    void read_float32(int64_t count, float* out);
+
+    /// The whole array as read_npy gives it (Fortran order transposed), before anything
+    /// else is read; memory as large as the array.
+    Array read_whole();
+
+private:
+    size_t read_raw(std::byte* out, size_t size); // from the preamble's leftover, then fd_
+
+    int fd_ = -1;
+    bool own_fd_ = false;
+    std::string origin_;
+    DType dtype_ = DType::f32;
+    bool big_endian_ = false;
+    bool fortran_order_ = false;
+    Shape shape_;
+    int64_t count_ = 0;
+    int64_t done_ = 0;              ///< elements read
+    std::vector<std::byte> prefix_; ///< the bytes read to parse the preamble
+    size_t prefix_pos_ = 0;         ///< the next of them not yet consumed
+};
+
 /// A whole .npy file in memory (small arrays: tables, weights, test data).
 std::string npy_bytes(const FloatTensor& tensor);
 std::string npy_bytes(const IntTensor& tensor);

@@ -1,4 +1,5 @@
-// PNG encoding of an rpb::Image through stb_image_write (8-bit RGB, no metadata).
+// PNG encoding of an rpb::Image through stb_image_write (8-bit RGB; the only metadata is an
+// optional pHYs chunk giving the resolution, for print).
 #pragma once
 
 #include "rpb/image.hpp"
@@ -15,7 +16,9 @@ void check_png_size(int64_t width, int64_t height);
 
 /// The PNG file bytes of `image` (8-bit RGB, filter type 0 on every row; this sets stb's
 /// process-wide stbi_write_force_png_filter to 0 on first use). Throws rpb::Error when
-/// check_png_size refuses its size or the encoder fails (out of memory).
-std::string encode_png(const Image& image);
+/// check_png_size refuses its size or the encoder fails (out of memory). With `dpi` > 0 a
+/// pHYs chunk says the image has that many pixels per inch (stored per metre, rounded), so
+/// that viewers and LaTeX give it its printed size.
+std::string encode_png(const Image& image, double dpi = 0);
 
 } // namespace rpb

@@ -2,9 +2,10 @@
 //
 // The run folder holds run.json (what the run is: TrainConfig and data folder), model.safetensors
 // (the current model), state.safetensors (the model, the optimiser state and the progress:
-// what --resume continues from), steps.csv, metrics.csv and curves.png. Every file is written
-// whole or not at all (temporary file + rename), the state last, so an interruption at any
-// point (kill -9 included) leaves a state from which the run continues to the same bytes.
+// what --resume continues from), steps.csv, metrics.csv, curves.png and curves.svg (the same
+// line plots). Every file is written whole or not at all (temporary file + rename), the state
+// last, so an interruption at any point (kill -9 included) leaves a state from which the run
+// continues to the same bytes.
 #pragma once
 
 #include "rpb/dataset.hpp"

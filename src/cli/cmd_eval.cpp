@@ -149,7 +149,11 @@ void run_eval(const EvalOptions& o) {
         spec.scale = ValueScale::linear;
         OutputOptions po{o.confusion, "", o.output.force};
         picture = open_output(po, true);
-        picture->write(encode_png(render_heatmap(spec)));
+        // .svg: the same layout as vector graphics; anything else a PNG.
+        const Figure figure = heatmap_figure(spec);
+        const bool svg =
+            o.confusion.size() >= 4 && o.confusion.compare(o.confusion.size() - 4, 4, ".svg") == 0;
+        picture->write(svg ? write_svg(figure) : encode_png(rasterize(figure)));
     }
     auto out = open_output(o.output, false);
     out->write(format == OutputFormat::json ? json_report(o, model.config(), result)
@@ -174,7 +178,8 @@ Runner setup_eval(CLI::App& app) {
     c->add_option("--data", o->data, "Folder with the four IDX files")->capture_default_str();
     c->add_option("--split", o->split, "test or train")->capture_default_str();
     c->add_option("--logits", o->logits, "Also write the (N, K) float32 logits as NPY");
-    c->add_option("--confusion", o->confusion, "Also draw the confusion matrix as PNG");
+    c->add_option("--confusion", o->confusion,
+                  "Also draw the confusion matrix (SVG for a .svg FILE, else PNG)");
     c->add_option("--threads", o->threads, "Threads (0 = all cores)");
     c->add_option("--batch-size", o->batch, "Images per batch")->capture_default_str();
     add_output_options(*c, o->output);

@@ -1,11 +1,17 @@
-// rpbtool visualize: one PNG of what bucket, bias or attn computes with the same options, or
-// of any .npy array; the panels, scales and views are chosen in the core (visualize.hpp).
+// rpbtool visualize: one picture (PNG or SVG, the same layout) of what bucket, bias or attn
+// computes with the same options, or of any .npy array; the panels, scales and views are
+// chosen in the core (visualize.hpp), the layout in heatmap.hpp and line_plot.hpp.
+// `-o fig.html` (--format html) writes a heatmap's panels as an interactive page
+// (html_figure.hpp) instead.
 #include "attn_options.hpp"
 #include "cli_common.hpp"
 #include "commands.hpp"
 #include "rpb/dataset.hpp"
 #include "rpb/error.hpp"
+#include "rpb/figure.hpp"
 #include "rpb/heatmap.hpp"
+#include "rpb/html_figure.hpp"
+#include "rpb/line_plot.hpp"
 #include "rpb/npy.hpp"
 #include "rpb/png.hpp"
 #include "rpb/visualize.hpp"
@@ -25,6 +31,9 @@ namespace rpb::cli {
 namespace {
 
 constexpr int max_cell_px = 256;
+constexpr double min_dpi = 24;
+constexpr double max_dpi = 600;
+constexpr int64_t max_picture_side = 16384;
 
 struct VisualizeOptions {
     AttnOptions attn; ///< scheme, table (--heads, --table, --seed, ...) and attention options
@@ -34,6 +43,8 @@ struct VisualizeOptions {
     std::string cmap;
     int cell = 0;
     std::string path = "-";
+    std::string format; ///< png | svg | html; empty: from the extension of path, else png
+    double dpi = 96;
     bool force = false;
     // A trained model (rpbtool train's model.safetensors)
     std::string model;
@@ -42,6 +53,7 @@ struct VisualizeOptions {
     std::string data = "/usr/share/datasets/fashion-mnist";
     std::string checkpoint; ///< --checkpoint FILE: every table of it
     std::string range = "shared";
+    bool page = false; ///< the output is an HTML page (set by run_visualize from the format)
 
     CLI::App* command = nullptr;
 };
@@ -82,6 +94,20 @@ std::optional<int64_t> parse_head(const std::string& text) {
     return value;
 }
 
+// --cell decides the reduction, so the sources that reduce as they stream take it first. A
+// page embeds every cell, within its own bounds: reduced to those, not to the PNG's.
+DrawSize draw_size(const VisualizeOptions& o) {
+    DrawSize size;
+    size.cell_px = given(o, "--cell") ? o.cell : 0;
+    if (o.page) {
+        const HtmlBounds page;
+        size.max_panel_px = static_cast<int>(page.max_side);
+        size.max_side_px = 1 << 20; // the page lays out its own grid
+        size.max_cells = page.max_cells;
+    }
+    return size;
+}
+
 std::string table_source(const TableOptions& t) {
     if (!t.cpb.empty()) {
         return fmt::format("swin v2 cpb {}", t.cpb);
@@ -95,16 +121,105 @@ std::string table_source(const TableOptions& t) {
     return fmt::format("table {} std {:g} seed {}", t.init, t.std, t.seed);
 }
 
+// A heatmap spec with --cmap and --cell applied, laid out.
+Figure heatmap_with_options(const VisualizeOptions& o, HeatmapSpec spec) {
+    if (!o.cmap.empty()) {
+        spec.colormap = &find_colormap(o.cmap);
+    }
+    if (given(o, "--cell")) {
+        spec.cell_px = o.cell;
+    }
+    return heatmap_figure(spec);
+}
+
+// --view distance draws lines, not cells.
+Figure line_plot_with_options(const VisualizeOptions& o, const LineFigure& plot) {
+    reject_options(o, {"--cmap", "--cell"},
+                   "--view distance (a line plot: use --view strip for "
+                   "the colour strip)");
+    return line_plots_figure(plot);
+}
+
+enum class PictureFormat { png, svg, html };
+
+// --format, else the extension of -o (.svg; .html or .htm in any case), else png.
+PictureFormat picture_format(const VisualizeOptions& o) {
+    std::string f = o.format;
+    if (f.empty()) {
+        std::string lower;
+        for (const char c : o.path) {
+            lower += static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+        }
+        f = lower.ends_with(".svg")                               ? "svg"
+            : lower.ends_with(".html") || lower.ends_with(".htm") ? "html"
+                                                                  : "png";
+    }
+    if (f == "png") {
+        return PictureFormat::png;
+    }
+    if (f == "svg") {
+        return PictureFormat::svg;
+    }
+    if (f == "html") {
+        return PictureFormat::html;
+    }
+    throw UsageError(fmt::format("--format {}: expected png, svg or html", f));
+}
+
+// The figure at --dpi (96 = one pixel per figure unit), bounded before drawing.
+std::string picture_bytes(const Figure& figure, PictureFormat format, double dpi) {
+    const double scale = dpi / 96.0;
+    const auto [w, h] = pixel_size(figure, scale);
+    if (w > max_picture_side || h > max_picture_side) {
+        throw UsageError(fmt::format("the picture at --dpi {:g} would be {}x{} pixels, more than "
+                                     "{} per side: use a lower --dpi",
+                                     dpi, w, h, max_picture_side));
+    }
+    return format == PictureFormat::svg ? write_svg(figure, scale)
+                                        : encode_png(rasterize(figure, scale), dpi);
+}
+
+// A heatmap in the chosen format: laid out (PNG, SVG), or the page of its panels with what
+// their cells stand for.
+std::string heatmap_bytes(const VisualizeOptions& o, HeatmapSpec spec, const CellMeaning& cells,
+                          PictureFormat format) {
+    if (format != PictureFormat::html) {
+        return picture_bytes(heatmap_with_options(o, std::move(spec)), format, o.dpi);
+    }
+    if (!o.cmap.empty()) {
+        spec.colormap = &find_colormap(o.cmap);
+    }
+    return html_page(spec, cells);
+}
+
+std::string line_plot_bytes(const VisualizeOptions& o, const LineFigure& plot,
+                            PictureFormat format) {
+    if (format == PictureFormat::html) {
+        throw UsageError("--view distance is a line plot, which has no interactive page: write "
+                         "it as PNG or SVG, or use --view strip for a page of the same values");
+    }
+    return picture_bytes(line_plot_with_options(o, plot), format, o.dpi);
+}
+
 // The bias needs the table's heads to check --head: resolve_table gives them.
-HeatmapSpec bias_spec(const VisualizeOptions& o, std::optional<int64_t> head) {
+std::string bias_picture(const VisualizeOptions& o, std::optional<int64_t> head,
+                         PictureFormat format) {
     reject_options(o, attention_only, "--what bias");
     const Scheme scheme = scheme_for_table(o.attn.table, o.attn.scheme);
     const BiasView view = o.view.empty() ? default_bias_view(scheme) : parse_bias_view(o.view);
     const FloatTensor table = resolve_table(o.attn.table, scheme);
-    return bias_heatmap(scheme, table, view, head, table_source(o.attn.table));
+    if (view == BiasView::distance) {
+        return line_plot_bytes(
+            o, bias_distance_plot(scheme, table, head, table_source(o.attn.table)), format);
+    }
+    CellMeaning cells;
+    HeatmapSpec spec =
+        bias_heatmap(scheme, table, view, head, table_source(o.attn.table), draw_size(o), &cells);
+    return heatmap_bytes(o, std::move(spec), cells, format);
 }
 
-HeatmapSpec bucket_spec(const VisualizeOptions& o, std::optional<int64_t> head) {
+HeatmapSpec bucket_spec(const VisualizeOptions& o, std::optional<int64_t> head,
+                        CellMeaning* cells) {
     reject_options(o, attention_only, "--what bucket");
     reject_options(o, init_options, "--what bucket");
     reject_options(o, table_options, "--what bucket");
@@ -114,10 +229,10 @@ HeatmapSpec bucket_spec(const VisualizeOptions& o, std::optional<int64_t> head) 
                                      o.view));
     }
     check_head(head, 1);
-    return bucket_heatmap(make_scheme(o.attn.scheme));
+    return bucket_heatmap(make_scheme(o.attn.scheme), draw_size(o), cells);
 }
 
-HeatmapSpec attn_spec(const VisualizeOptions& o, std::optional<int64_t> head) {
+HeatmapSpec attn_spec(const VisualizeOptions& o, std::optional<int64_t> head, CellMeaning* cells) {
     reject_options(o, init_options, "--what attn (a fresh table comes with the fresh weights)");
     if (!o.view.empty() && o.view != "matrix") {
         throw UsageError(fmt::format("--view {} draws a bias: with --what attn only matrix "
@@ -151,10 +266,11 @@ HeatmapSpec attn_spec(const VisualizeOptions& o, std::optional<int64_t> head) {
     const std::string input = o.attn.input.empty() ? "random input" : "input " + o.attn.input;
     return attention_heatmap(run.probs, head,
                              fmt::format("attention probabilities, batch 0 | {} | {}, {}",
-                                         run.describe(), weights, input));
+                                         run.describe(), weights, input),
+                             cells, &run.scheme);
 }
 
-HeatmapSpec array_spec(const VisualizeOptions& o, std::optional<int64_t> head) {
+HeatmapSpec array_spec(const VisualizeOptions& o, std::optional<int64_t> head, CellMeaning* cells) {
     reject_options(o, attention_only, "--input FILE without --what attn");
     reject_options(o, init_options, "--input FILE");
     reject_options(o, table_options, "--input FILE");
@@ -162,13 +278,15 @@ HeatmapSpec array_spec(const VisualizeOptions& o, std::optional<int64_t> head) {
     if (!o.view.empty()) {
         throw UsageError("--view applies to --what bias, not to an --input array");
     }
-    const std::string& path = o.attn.input;
-    const Array array = read_npy(path);
-    return array_heatmap(array, head, path == "-" ? "standard input" : path);
+    // Read row by row and reduced as it is read: a pipe or a file of any size.
+    NpyStream input(o.attn.input);
+    return array_heatmap(input, head, draw_size(o), cells);
 }
 
-// --model: the learned tables, or where the model attends for one test image.
-Image model_picture(const VisualizeOptions& o, std::optional<int64_t> head) {
+// --model: the learned tables, or where the model attends for one test image (as a page: the
+// maps only, the image is named in the title).
+std::string model_picture(const VisualizeOptions& o, std::optional<int64_t> head,
+                          PictureFormat format) {
     reject_options(o, attention_only, "--model");
     reject_options(o, init_options, "--model");
     reject_options(o, table_options, "--model");
@@ -193,11 +311,10 @@ Image model_picture(const VisualizeOptions& o, std::optional<int64_t> head) {
         }
         const std::optional<BiasView> view =
             o.view.empty() ? std::nullopt : std::optional<BiasView>(parse_bias_view(o.view));
-        HeatmapSpec spec = model_bias_heatmap(model, view, layer, o.model);
-        if (given(o, "--cell")) {
-            spec.cell_px = o.cell;
+        if (view == BiasView::distance) {
+            return line_plot_bytes(o, model_distance_plot(model, layer, o.model), format);
         }
-        return render_heatmap(spec);
+        return heatmap_bytes(o, model_bias_heatmap(model, view, layer, o.model), {}, format);
     }
     if (o.what != "attn") {
         throw UsageError(
@@ -225,19 +342,16 @@ Image model_picture(const VisualizeOptions& o, std::optional<int64_t> head) {
                                  ? names[static_cast<size_t>(label)]
                                  : std::to_string(label);
     ThreadPool pool(0);
-    HeatmapSpec spec = model_attention_heatmap(
+    HeatmapSpec maps = model_attention_heatmap(
         pool, model, pixels, layer,
         fmt::format("attention of test image {} ({}) | {}", o.image, name, o.model));
-    if (given(o, "--cell")) {
-        spec.cell_px = o.cell;
+    if (format == PictureFormat::html) {
+        return heatmap_bytes(o, std::move(maps), {}, format);
     }
-    if (!o.cmap.empty()) {
-        spec.colormap = &find_colormap(o.cmap);
-    }
-    const Image maps = render_heatmap(spec);
-    const Image picture = image_picture(pixels, test.height, test.width,
-                                        fmt::format("image {}: {}", o.image, name), 224);
-    return side_by_side(picture, maps);
+    const Figure picture = image_picture(pixels, test.height, test.width,
+                                         fmt::format("image {}: {}", o.image, name), 224);
+    return picture_bytes(side_by_side(picture, heatmap_with_options(o, std::move(maps))), format,
+                         o.dpi);
 }
 
 // Every bias of a checkpoint: a row per block, a panel per head.
@@ -251,7 +365,8 @@ HeatmapSpec checkpoint_spec(const VisualizeOptions& o) {
     return checkpoint_heatmap(SafetensorsFile(o.checkpoint), range);
 }
 
-void run_visualize(const VisualizeOptions& o) {
+void run_visualize(const VisualizeOptions& options) {
+    VisualizeOptions o = options;
     if (!o.what.empty() && o.what != "bucket" && o.what != "bias" && o.what != "attn") {
         throw UsageError(fmt::format("--what {}: expected bucket, bias or attn", o.what));
     }
@@ -260,25 +375,39 @@ void run_visualize(const VisualizeOptions& o) {
                                      "(pixels per value)",
                                      o.cell, max_cell_px));
     }
-    const Colormap* cmap = nullptr;
     if (!o.cmap.empty()) {
         try {
-            cmap = &find_colormap(o.cmap);
+            find_colormap(o.cmap);
         } catch (const UsageError&) {
             throw UsageError(fmt::format("--cmap {}: unknown colour map: expected {}", o.cmap,
                                          fmt::join(colormap_names(), ", ")));
         }
     }
     const std::optional<int64_t> head = parse_head(o.head);
+    const PictureFormat format = picture_format(o);
+    o.page = format == PictureFormat::html;
+    if (!(o.dpi >= min_dpi && o.dpi <= max_dpi)) {
+        throw UsageError(fmt::format("--dpi {:g} is out of range: expected {:g} to {:g} (96 draws "
+                                     "one pixel per unit of the layout)",
+                                     o.dpi, min_dpi, max_dpi));
+    }
+    if (format == PictureFormat::html) {
+        for (const char* name : {"--cell", "--dpi"}) {
+            if (given(o, name)) {
+                throw UsageError(fmt::format("{} does not apply to an HTML page (it sizes its "
+                                             "cells to the window)",
+                                             name));
+            }
+        }
+    }
     // -o - with --input - would both use the standard streams: fine; but a terminal is refused
-    // before anything is computed.
-    auto out = open_output(OutputOptions{o.path, "", o.force}, true);
+    // a PNG before anything is computed (an SVG or a page is text).
+    auto out = open_output(OutputOptions{o.path, "", o.force}, format == PictureFormat::png);
     if (!o.model.empty()) {
         if (!o.checkpoint.empty()) {
             throw UsageError("--model and --checkpoint each draw a whole file: give one of them");
         }
-        Image picture = model_picture(o, head);
-        out->write(encode_png(picture));
+        out->write(model_picture(o, head, format));
         out->commit();
         return;
     }
@@ -288,32 +417,26 @@ void run_visualize(const VisualizeOptions& o) {
         }
     }
 
-    HeatmapSpec spec;
+    CellMeaning cells; // rows and columns only, unless the spec's function says more
+    std::string bytes;
     if (!o.checkpoint.empty()) {
-        spec = checkpoint_spec(o);
+        bytes = heatmap_bytes(o, checkpoint_spec(o), cells, format);
     } else if (given(o, "--range")) {
         throw UsageError("--range goes with --checkpoint");
     } else if (o.what == "attn") {
-        spec = attn_spec(o, head);
+        bytes = heatmap_bytes(o, attn_spec(o, head, &cells), cells, format);
     } else if (o.what.empty() && !o.attn.input.empty()) {
-        spec = array_spec(o, head);
+        bytes = heatmap_bytes(o, array_spec(o, head, &cells), cells, format);
     } else if (!o.attn.input.empty()) {
         throw UsageError(fmt::format("--input draws an array or, with --what attn, is the "
                                      "attention input: not with --what {}",
                                      o.what));
     } else if (o.what == "bucket") {
-        spec = bucket_spec(o, head);
+        bytes = heatmap_bytes(o, bucket_spec(o, head, &cells), cells, format);
     } else {
-        spec = bias_spec(o, head);
+        bytes = bias_picture(o, head, format);
     }
-    if (cmap != nullptr) {
-        spec.colormap = cmap;
-    }
-    if (given(o, "--cell")) {
-        spec.cell_px = o.cell;
-    }
-    const std::string png = encode_png(render_heatmap(spec));
-    out->write(png);
+    out->write(bytes);
     out->commit();
 }
 
@@ -322,7 +445,8 @@ void run_visualize(const VisualizeOptions& o) {
 Runner setup_visualize(CLI::App& app) {
     auto options = std::make_shared<VisualizeOptions>();
     CLI::App* command = app.add_subcommand(
-        "visualize", "PNG heatmaps of bucket maps, bias tensors and attention probabilities");
+        "visualize", "PNG or SVG pictures (or interactive HTML pages) of bucket maps, bias "
+                     "tensors and attention probabilities");
     command->configurable();
     options->command = command;
     VisualizeOptions& o = *options;
@@ -349,7 +473,8 @@ Runner setup_visualize(CLI::App& app) {
     group->add_option("--view", o.view,
                       "Bias view: matrix (q x k per head) | table (2d: each head's "
                       "(2Wh-1)x(2Ww-1) table by offset; default for 2d) | distance (t5, 1d: "
-                      "a row per head, a column per relative distance)");
+                      "a line plot of the bias against relative distance, a line per head) | "
+                      "strip (t5, 1d: the same as a heatmap, a row per head)");
     group->add_option("--head", o.head, "all | K: draw every head, or head K (from 0)")
         ->capture_default_str();
     group->add_option("--cmap", o.cmap,
@@ -378,9 +503,21 @@ Runner setup_visualize(CLI::App& app) {
                      "to its own max")
         ->capture_default_str();
     auto* output = command->add_option_group("Output options");
-    output->add_option("-o,--output", o.path, "PNG file; - is standard output")
+    output
+        ->add_option("-o,--output", o.path,
+                     "PNG, SVG or HTML file (by --format, else by its "
+                     "extension: .svg, .html); - is standard output")
         ->capture_default_str();
-    output->add_flag("--force", o.force, "Write the PNG to a terminal anyway");
+    output->add_option("--format", o.format,
+                       "png | svg | html: the picture, or an interactive page showing each "
+                       "cell's values (default: by the extension of -o, else png)");
+    output
+        ->add_option("--dpi", o.dpi,
+                     fmt::format("Resolution, {:g} to {:g}: 96 draws a pixel per layout unit, "
+                                 "192 twice as many per side (print); written into the PNG",
+                                 min_dpi, max_dpi))
+        ->capture_default_str();
+    output->add_flag("--force", o.force, "Write the picture to a terminal anyway");
     return [options]() { run_visualize(*options); };
 }
 

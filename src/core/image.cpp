@@ -3,9 +3,8 @@
 #include "rpb/error.hpp"
 
 #include <algorithm>
-#include <cstring>
+#include <cmath>
 #include <fmt/format.h>
-#include <stb_easy_font.h>
 
 namespace rpb {
 
@@ -54,63 +53,18 @@ void Image::fill_rect(int64_t x, int64_t y, int64_t w, int64_t h, Rgb colour) {
     }
 }
 
-std::string sanitize_text(std::string_view text) {
-    std::string out;
-    out.reserve(text.size());
-    for (const char ch : text) {
-        const auto c = static_cast<unsigned char>(ch);
-        if (c >= 32 && c <= 126) {
-            out += ch;
-        } else if ((c & 0xC0) != 0x80) {
-            // Continuation bytes of a UTF-8 sequence are dropped: one '?' per code point.
-            out += '?';
-        }
-    }
-    return out;
-}
-
-int text_width(std::string_view text, int scale) {
-    std::string clean = sanitize_text(text);
-    if (clean.empty()) {
-        return 0;
-    }
-    // Every glyph leaves at least two units free after its ink: that gap is not text.
-    return std::max(stb_easy_font_width(clean.data()) - 2, 0) * scale;
-}
-
-void draw_text(Image& image, int x, int y, std::string_view text, Rgb colour, int scale,
-               TextDirection direction) {
-    std::string clean = sanitize_text(text);
-    if (clean.empty()) {
+void Image::blend(int64_t x, int64_t y, Rgb colour, double alpha) {
+    if (x < 0 || y < 0 || x >= width_ || y >= height_ || !(alpha > 0)) {
         return;
     }
-    // stb_easy_font writes 4 vertices of 16 bytes (x, y, z floats + RGBA) per segment and
-    // silently truncates when the buffer is short; no glyph has more than 11 segments.
-    std::vector<char> buffer(clean.size() * 12 * 64 + 64);
-    const int quads = stb_easy_font_print(0.0f, 0.0f, clean.data(), nullptr, buffer.data(),
-                                          static_cast<int>(buffer.size()));
-    const int64_t width = std::max(stb_easy_font_width(clean.data()) - 2, 0);
-    for (int q = 0; q < quads; ++q) {
-        // Vertex 0 is the quad's top-left corner and vertex 2 its bottom-right one; all
-        // coordinates are whole numbers because the text starts at (0, 0).
-        float v0[2];
-        float v2[2];
-        std::memcpy(v0, buffer.data() + q * 64, sizeof v0);
-        std::memcpy(v2, buffer.data() + q * 64 + 32, sizeof v2);
-        const auto qx0 = static_cast<int64_t>(v0[0]);
-        const auto qy0 = static_cast<int64_t>(v0[1]);
-        const auto qx1 = static_cast<int64_t>(v2[0]);
-        const auto qy1 = static_cast<int64_t>(v2[1]);
-        if (direction == TextDirection::right) {
-            image.fill_rect(x + qx0 * scale, y + qy0 * scale, (qx1 - qx0) * scale,
-                            (qy1 - qy0) * scale, colour);
-        } else {
-            // Rotated counter-clockwise: the text's x runs up from the box's bottom edge and
-            // its y runs right from the box's left edge.
-            image.fill_rect(x + qy0 * scale, y + (width - qx1) * scale, (qy1 - qy0) * scale,
-                            (qx1 - qx0) * scale, colour);
-        }
-    }
+    const double a = std::min(alpha, 1.0);
+    uint8_t* p = pixels_.data() + (y * width_ + x) * 3;
+    const auto mix = [a](uint8_t b, uint8_t c) {
+        return static_cast<uint8_t>(std::lround(b + (c - b) * a));
+    };
+    p[0] = mix(p[0], colour.r);
+    p[1] = mix(p[1], colour.g);
+    p[2] = mix(p[2], colour.b);
 }
 
 } // namespace rpb

@@ -3,10 +3,12 @@
 #include "rpb/error.hpp"
 
 #include <climits>
+#include <cmath>
 #include <fmt/format.h>
 #include <mutex>
 #include <stb_image_write.h>
 #include <utility>
+#include <zlib.h>
 
 // The implementation of stb_image_write is not compiled here: Debian's libstb (pkg-config
 // stb) already holds it, and a second copy would clash at link time.
@@ -43,9 +45,30 @@ void append_bytes(void* context, void* data, int size) {
     }
 }
 
+void put_u32(std::string& out, uint32_t v) {
+    for (int shift = 24; shift >= 0; shift -= 8) {
+        out += static_cast<char>((v >> shift) & 0xFF);
+    }
+}
+
+// The pHYs chunk: pixels per unit in x and y, unit 1 = metre; its CRC covers type and data.
+std::string phys_chunk(double dpi) {
+    const auto per_metre = static_cast<uint32_t>(std::lround(dpi / 0.0254));
+    std::string body = "pHYs";
+    put_u32(body, per_metre);
+    put_u32(body, per_metre);
+    body += '\x01';
+    std::string chunk;
+    put_u32(chunk, 9);
+    chunk += body;
+    put_u32(chunk, static_cast<uint32_t>(crc32(0L, reinterpret_cast<const Bytef*>(body.data()),
+                                               static_cast<uInt>(body.size()))));
+    return chunk;
+}
+
 } // namespace
 
-std::string encode_png(const Image& image) {
+std::string encode_png(const Image& image, double dpi) {
     check_png_size(image.width(), image.height());
     // PNG filter "none" on every row: heatmaps are flat runs of a few colours, where stb's
     // per-row filter heuristic picks worse filters and costs 3x the time (a 2453x1869 grid
@@ -59,6 +82,11 @@ std::string encode_png(const Image& image) {
     if (ok == 0 || sink.failed) {
         throw Error(fmt::format("could not encode the {}x{} image as png (out of memory)",
                                 image.width(), image.height()));
+    }
+    if (dpi > 0 && std::isfinite(dpi)) {
+        // After the signature (8 bytes) and IHDR (4 length + 4 type + 13 data + 4 CRC):
+        // pHYs must come before the image data.
+        sink.bytes.insert(33, phys_chunk(dpi));
     }
     return std::move(sink.bytes);
 }

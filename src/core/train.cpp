@@ -98,6 +98,7 @@ struct RunFiles {
     fs::path steps() const { return dir / "steps.csv"; }
     fs::path metrics() const { return dir / "metrics.csv"; }
     fs::path curves() const { return dir / "curves.png"; }
+    fs::path curves_svg() const { return dir / "curves.svg"; }
 };
 
 std::string state_bytes(const ViT& model, Optimizer& optimizer, const TrainConfig& config,
@@ -180,7 +181,7 @@ std::string csv_number(double v) {
     return fmt::format("{:.9g}", v);
 }
 
-Image curves_image(const std::vector<EpochReport>& epochs) {
+Figure curves_figure(const std::vector<EpochReport>& epochs) {
     LinePlot loss{"loss", "epoch", "cross-entropy", {}};
     LinePlot accuracy{"accuracy", "epoch", "accuracy", {}};
     LineSeries train_loss{"train", {}}, test_loss{"test", {}};
@@ -194,7 +195,7 @@ Image curves_image(const std::vector<EpochReport>& epochs) {
     }
     loss.series = {train_loss, test_loss};
     accuracy.series = {train_acc, test_acc};
-    return render_line_plots({loss, accuracy}, "training curves");
+    return line_plots_figure({"training curves", {loss, accuracy}, 0});
 }
 
 std::vector<EpochReport> parse_metrics(const std::vector<std::string>& rows) {
@@ -348,7 +349,9 @@ TrainOutcome train_run(const TrainConfig& given, const std::string& given_data,
     auto save = [&]() {
         write_whole(files.steps(), join_csv(kStepsHeader, step_rows));
         write_whole(files.metrics(), join_csv(kMetricsHeader, metric_rows));
-        write_whole(files.curves(), encode_png(curves_image(parse_metrics(metric_rows))));
+        const Figure curves = curves_figure(parse_metrics(metric_rows));
+        write_whole(files.curves(), encode_png(rasterize(curves)));
+        write_whole(files.curves_svg(), write_svg(curves));
         write_whole(files.model(), model_file_bytes(model));
         write_whole(files.state(), state_bytes(model, optimizer, config, progress)); // last
     };

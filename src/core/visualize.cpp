@@ -2,17 +2,19 @@
 
 #include "rpb/bias.hpp"
 #include "rpb/error.hpp"
+#include "rpb/heatmap_reducer.hpp"
 #include "rpb/index.hpp"
+#include "visualize_internal.hpp"
 
 #include <algorithm>
 #include <fmt/format.h>
+#include <memory>
 #include <vector>
 
 namespace rpb {
 
-namespace {
+namespace detail {
 
-// The heads drawn, in order.
 std::vector<int64_t> selected_heads(std::optional<int64_t> head, int64_t heads) {
     check_head(head, heads);
     if (head) {
@@ -28,6 +30,24 @@ std::vector<int64_t> selected_heads(std::optional<int64_t> head, int64_t heads) 
 std::string head_title(int64_t h) {
     return fmt::format("head {}", h);
 }
+
+void apply_size(HeatmapSpec& spec, const DrawSize& size) {
+    if (size.cell_px > 0) {
+        spec.cell_px = size.cell_px;
+    }
+    spec.max_panel_px = size.max_panel_px;
+    spec.max_side_px = size.max_side_px;
+    spec.max_cells = size.max_cells;
+}
+
+} // namespace detail
+
+namespace {
+
+using detail::apply_size;
+using detail::head_title;
+using detail::reduce_chunk_values;
+using detail::selected_heads;
 
 void check_table(const Scheme& scheme, const FloatTensor& table) {
     if (table.rank() != 2 || table.dim(0) != scheme.num_entries() || table.dim(1) < 1) {
@@ -47,26 +67,36 @@ int strip_cell_px(int64_t rows, int64_t cols) {
 }
 
 HeatmapSpec bias_matrix(const Scheme& scheme, const FloatTensor& table,
-                        const std::vector<int64_t>& heads, std::string title) {
+                        const std::vector<int64_t>& heads, std::string title,
+                        const DrawSize& size) {
     const int64_t q = scheme.num_queries();
     const int64_t k = scheme.num_keys();
-    check_drawable(static_cast<int64_t>(heads.size()) * q * k, "the bias");
     HeatmapSpec spec;
     spec.title = std::move(title);
     spec.scale = ValueScale::symmetric;
     spec.value_label = "bias";
-    // Rows h * q .. h * q + q - 1 of the (H * q, k) stream are head h.
-    const RowSource<float> source = bias_source(scheme, table);
+    apply_size(spec, size);
     for (const int64_t h : heads) {
-        FloatTensor values({q, k});
-        source.fill(h * q, q, values.data());
-        spec.panels.push_back({head_title(h), std::move(values)});
+        spec.panels.push_back({head_title(h), {}});
     }
-    return spec;
+    // Rows h * q .. h * q + q - 1 of the (H * q, k) stream are head h, reduced as they come.
+    HeatmapReducer reducer(std::move(spec), q, k);
+    const RowSource<float> source = bias_source(scheme, table);
+    const int64_t chunk = std::clamp<int64_t>(reduce_chunk_values / k, 1, q);
+    std::vector<float> rows(static_cast<size_t>(chunk * k));
+    for (size_t p = 0; p < heads.size(); ++p) {
+        for (int64_t r = 0; r < q; r += chunk) {
+            const int64_t n = std::min(chunk, q - r);
+            source.fill(heads[p] * q + r, n, rows.data());
+            reducer.add_values(p, rows.data(), n * k);
+        }
+    }
+    return reducer.finish();
 }
 
 HeatmapSpec bias_table(const Scheme& scheme, const FloatTensor& table,
-                       const std::vector<int64_t>& heads, std::string title) {
+                       const std::vector<int64_t>& heads, std::string title, const DrawSize& size,
+                       CellMeaning* cells) {
     const int64_t rows = 2 * scheme.window_h - 1;
     const int64_t cols = 2 * scheme.window_w - 1;
     HeatmapSpec spec;
@@ -77,6 +107,12 @@ HeatmapSpec bias_table(const Scheme& scheme, const FloatTensor& table,
     spec.y_label = "dy = query row - key row";
     spec.x_first = -(scheme.window_w - 1);
     spec.y_first = -(scheme.window_h - 1);
+    if (cells != nullptr) {
+        *cells = CellMeaning{};
+        cells->row_name = "dy";
+        cells->col_name = "dx";
+        cells->entry = [cols](int64_t r, int64_t c) { return static_cast<int32_t>(r * cols + c); };
+    }
     const int64_t all_heads = table.dim(1);
     for (const int64_t h : heads) {
         FloatTensor values({rows, cols});
@@ -85,57 +121,69 @@ HeatmapSpec bias_table(const Scheme& scheme, const FloatTensor& table,
         }
         spec.panels.push_back({head_title(h), std::move(values)});
     }
+    apply_size(spec, size);
     return spec;
 }
 
-HeatmapSpec bias_distance(const Scheme& scheme, const FloatTensor& table,
-                          const std::vector<int64_t>& heads, std::string title) {
-    const int64_t all_heads = table.dim(1);
-    // Entry read at each distance, from the most negative distance up.
+// The entry read at each relative distance, from the most negative distance up.
+struct Distances {
     std::vector<int32_t> entries;
-    HeatmapSpec spec;
+    int64_t first = 0; // the distance of entries[0]
+    std::string label;
+};
+
+Distances distances(const Scheme& scheme) {
+    Distances d;
     if (scheme.type == SchemeType::t5) {
         const EntryIndex index(scheme);
-        entries = index.diagonals(); // entry at key - query = d - (rows - 1) - offset
-        spec.x_first = -(index.rows() - 1) - scheme.offset;
-        spec.x_label = "key - query";
+        d.entries = index.diagonals(); // entry at key - query = i - (rows - 1) - offset
+        d.first = -(index.rows() - 1) - scheme.offset;
+        d.label = "key \u2212 query";
     } else {
         for (int32_t e = 0; e < static_cast<int32_t>(scheme.num_entries()); ++e) {
-            entries.push_back(e); // entry e is read at query - key = e - (W - 1)
+            d.entries.push_back(e); // entry e is read at query - key = e - (W - 1)
         }
-        spec.x_first = -(scheme.window_w - 1);
-        spec.x_label = "query - key";
+        d.first = -(scheme.window_w - 1);
+        d.label = "query \u2212 key";
     }
+    return d;
+}
+
+HeatmapSpec bias_strip(const Scheme& scheme, const FloatTensor& table,
+                       const std::vector<int64_t>& heads, std::string title, const DrawSize& size,
+                       CellMeaning* cells) {
+    const int64_t all_heads = table.dim(1);
+    HeatmapSpec spec;
+    Distances d = distances(scheme);
+    const std::vector<int32_t>& entries = d.entries;
+    spec.x_first = d.first;
+    spec.x_label = std::move(d.label);
     const auto rows = static_cast<int64_t>(heads.size());
     const auto cols = static_cast<int64_t>(entries.size());
-    check_drawable(rows * cols, "the bias by distance");
     spec.title = std::move(title);
     spec.scale = ValueScale::symmetric;
     spec.value_label = "bias";
     spec.y_label = "head";
     spec.y_first = heads.front();
     spec.cell_px = strip_cell_px(rows, cols);
-    FloatTensor values({rows, cols});
-    for (int64_t r = 0; r < rows; ++r) {
-        const int64_t h = heads[static_cast<size_t>(r)];
+    apply_size(spec, size);
+    spec.panels.push_back({rows == 1 ? head_title(heads.front()) : "all heads", {}});
+    HeatmapReducer reducer(std::move(spec), rows, cols);
+    std::vector<float> row(static_cast<size_t>(cols));
+    for (const int64_t h : heads) {
         for (int64_t c = 0; c < cols; ++c) {
-            values.at(r, c) = table[entries[static_cast<size_t>(c)] * all_heads + h];
+            row[static_cast<size_t>(c)] = table[entries[static_cast<size_t>(c)] * all_heads + h];
         }
+        reducer.add_values(0, row.data(), cols);
     }
-    spec.panels.push_back({rows == 1 ? head_title(heads.front()) : "all heads", std::move(values)});
-    return spec;
-}
-
-bool is_integer(DType dtype) {
-    switch (dtype) {
-    case DType::f16:
-    case DType::bf16:
-    case DType::f32:
-    case DType::f64:
-        return false;
-    default:
-        return true;
+    if (cells != nullptr) {
+        *cells = CellMeaning{};
+        cells->entry_label = scheme.type == SchemeType::t5 ? "bucket" : "table entry";
+        cells->row_name = "head";
+        cells->entry = [columns = std::make_shared<const std::vector<int32_t>>(entries)](
+                           int64_t, int64_t c) { return (*columns)[static_cast<size_t>(c)]; };
     }
+    return reducer.finish();
 }
 
 } // namespace
@@ -150,8 +198,11 @@ BiasView parse_bias_view(std::string_view name) {
     if (name == "distance") {
         return BiasView::distance;
     }
+    if (name == "strip") {
+        return BiasView::strip;
+    }
     throw UsageError(
-        fmt::format("--view {}: unknown view: expected matrix, table or distance", name));
+        fmt::format("--view {}: unknown view: expected matrix, table, distance or strip", name));
 }
 
 std::string_view bias_view_name(BiasView view) {
@@ -162,6 +213,8 @@ std::string_view bias_view_name(BiasView view) {
         return "table";
     case BiasView::distance:
         return "distance";
+    case BiasView::strip:
+        return "strip";
     }
     return "";
 }
@@ -182,45 +235,68 @@ void check_head(std::optional<int64_t> head, int64_t heads) {
                                               *head, heads - 1));
 }
 
-void check_drawable(int64_t values, std::string_view what) {
-    if (values > max_drawn_values) {
-        throw UsageError(fmt::format("{} has {} values, too many to draw at once (at most {}): "
-                                     "pick one head with --head K or use shorter sequences",
-                                     what, values, max_drawn_values));
+CellMeaning pair_meaning(const Scheme& scheme) {
+    CellMeaning cells;
+    cells.pairs = scheme;
+    cells.entry_label = scheme.type == SchemeType::t5 ? "bucket" : "table entry";
+    if (scheme.type == SchemeType::window2d) {
+        // Computed per cell: a dense map of a large window would cost N^2 entries up front.
+        cells.entry = [scheme](int64_t i, int64_t j) { return entry_of(scheme, i, j); };
+    } else {
+        // T5 and 1d maps are Toeplitz: q + k - 1 entries whatever the lengths.
+        cells.entry = [index = std::make_shared<const EntryIndex>(scheme)](int64_t i, int64_t j) {
+            return (*index)(i, j);
+        };
     }
+    return cells;
 }
 
-HeatmapSpec bucket_heatmap(const Scheme& scheme) {
+HeatmapSpec bucket_heatmap(const Scheme& scheme, const DrawSize& size, CellMeaning* cells) {
     scheme.validate();
     const int64_t rows = scheme.num_queries();
     const int64_t cols = scheme.num_keys();
-    check_drawable(rows * cols, "the bucket map");
     const EntryIndex index(scheme);
-    FloatTensor values({rows, cols});
-    for (int64_t i = 0; i < rows; ++i) {
-        const int32_t* row = index.row(i);
-        std::transform(row, row + cols, values.data() + i * cols,
-                       [](int32_t e) { return static_cast<float>(e); });
-    }
     HeatmapSpec spec;
     spec.title = fmt::format("bucket map | {}", scheme.describe());
     spec.scale = ValueScale::ids;
     spec.value_label = scheme.type == SchemeType::t5 ? "bucket" : "table entry";
-    spec.panels.push_back(
-        {scheme.type == SchemeType::t5 ? "buckets" : "entries", std::move(values)});
-    return spec;
+    apply_size(spec, size);
+    spec.panels.push_back({scheme.type == SchemeType::t5 ? "buckets" : "entries", {}});
+    // Rows of the map, reduced as they are read (a t5 index holds only its diagonals).
+    HeatmapReducer reducer(std::move(spec), rows, cols,
+                           {0, static_cast<double>(index.num_entries() - 1)});
+    const int64_t chunk = std::clamp<int64_t>(reduce_chunk_values / cols, 1, rows);
+    std::vector<float> values(static_cast<size_t>(chunk * cols));
+    for (int64_t i = 0; i < rows; i += chunk) {
+        const int64_t n = std::min(chunk, rows - i);
+        for (int64_t r = 0; r < n; ++r) {
+            const int32_t* row = index.row(i + r);
+            std::transform(row, row + cols, values.data() + r * cols,
+                           [](int32_t e) { return static_cast<float>(e); });
+        }
+        reducer.add_values(0, values.data(), n * cols);
+    }
+    if (cells != nullptr) {
+        *cells = CellMeaning{};
+        cells->pairs = scheme;
+    }
+    return reducer.finish();
 }
 
 HeatmapSpec bias_heatmap(const Scheme& scheme, const FloatTensor& table, BiasView view,
-                         std::optional<int64_t> head, std::string_view table_source) {
+                         std::optional<int64_t> head, std::string_view table_source,
+                         const DrawSize& size, CellMeaning* cells) {
     scheme.validate();
     check_table(scheme, table);
     const std::vector<int64_t> heads = selected_heads(head, table.dim(1));
     const std::string type(scheme_type_name(scheme.type));
     switch (view) {
     case BiasView::matrix:
+        if (cells != nullptr) {
+            *cells = pair_meaning(scheme);
+        }
         return bias_matrix(scheme, table, heads,
-                           fmt::format("bias | {} | {}", scheme.describe(), table_source));
+                           fmt::format("bias | {} | {}", scheme.describe(), table_source), size);
     case BiasView::table:
         if (scheme.type != SchemeType::window2d) {
             throw UsageError(fmt::format("--view table applies to --type 2d, not --type {}: "
@@ -230,21 +306,53 @@ HeatmapSpec bias_heatmap(const Scheme& scheme, const FloatTensor& table, BiasVie
         return bias_table(scheme, table, heads,
                           fmt::format("bias table by offset | {}{} | {}", scheme.describe(),
                                       scheme.cls_token ? ", spatial entries only" : "",
-                                      table_source));
-    case BiasView::distance:
+                                      table_source),
+                          size, cells);
+    case BiasView::strip:
         if (scheme.type == SchemeType::window2d) {
-            throw UsageError("--view distance applies to --type t5 or 1d, not --type 2d: "
+            throw UsageError("--view strip applies to --type t5 or 1d, not --type 2d: "
                              "expected table or matrix");
         }
-        return bias_distance(
+        return bias_strip(
             scheme, table, heads,
-            fmt::format("bias by distance | {} | {}", scheme.describe(), table_source));
+            fmt::format("bias by distance | {} | {}", scheme.describe(), table_source), size,
+            cells);
+    case BiasView::distance:
+        break;
     }
-    return {};
+    throw Error("the distance view is a line plot: draw it with bias_distance_plot");
+}
+
+LineFigure bias_distance_plot(const Scheme& scheme, const FloatTensor& table,
+                              std::optional<int64_t> head, std::string_view table_source) {
+    scheme.validate();
+    if (scheme.type == SchemeType::window2d) {
+        throw UsageError("--view distance applies to --type t5 or 1d, not --type 2d: "
+                         "expected table or matrix");
+    }
+    check_table(scheme, table);
+    const int64_t all_heads = table.dim(1);
+    const Distances d = distances(scheme);
+    LinePlot plot;
+    plot.x_label = d.label;
+    plot.y_label = "bias";
+    for (const int64_t h : selected_heads(head, all_heads)) {
+        LineSeries series{head_title(h), {}};
+        for (size_t c = 0; c < d.entries.size(); ++c) {
+            series.points.emplace_back(static_cast<double>(d.first + static_cast<int64_t>(c)),
+                                       table[d.entries[c] * all_heads + h]);
+        }
+        plot.series.push_back(std::move(series));
+    }
+    LineFigure figure;
+    figure.title = fmt::format("bias by distance | {} | {}", scheme.describe(), table_source);
+    figure.panels.push_back(std::move(plot));
+    return figure;
 }
 
 HeatmapSpec attention_heatmap(const FloatTensor& probs, std::optional<int64_t> head,
-                              std::string_view description) {
+                              std::string_view description, CellMeaning* cells,
+                              const Scheme* scheme) {
     if (probs.rank() != 4 || probs.size() == 0) {
         throw Error(fmt::format("attention probabilities of shape {}: expected a non-empty "
                                 "(batch, heads, queries, keys) tensor",
@@ -260,53 +368,10 @@ HeatmapSpec attention_heatmap(const FloatTensor& probs, std::optional<int64_t> h
         spec.panels.push_back(
             {head_title(h), FloatTensor({probs.dim(2), probs.dim(3)}, std::move(values))});
     }
-    return spec;
-}
-
-HeatmapSpec array_heatmap(const Array& array, std::optional<int64_t> head,
-                          std::string_view origin) {
-    const auto rank = static_cast<int64_t>(array.shape.size());
-    if (rank < 2 || rank > 4) {
-        throw Error(fmt::format("{}: array of shape {} has {} dimension{}; expected 2 (one "
-                                "panel), 3 (a panel per head) or 4 (attention probabilities, "
-                                "batch 0 drawn)",
-                                origin, shape_string(array.shape), rank, rank == 1 ? "" : "s"));
-    }
-    const int64_t size = shape_size(array.shape);
-    if (size == 0) {
-        throw Error(fmt::format("{}: array of shape {} is empty; nothing to draw", origin,
-                                shape_string(array.shape)));
-    }
-    const int64_t rows = array.shape[static_cast<size_t>(rank - 2)];
-    const int64_t cols = array.shape[static_cast<size_t>(rank - 1)];
-    const int64_t panels = rank == 2 ? 1 : array.shape[static_cast<size_t>(rank - 3)];
-    const std::vector<int64_t> heads = selected_heads(head, panels);
-    check_drawable(static_cast<int64_t>(heads.size()) * rows * cols, fmt::format("{}", origin));
-    // Every value is checked (NaN anywhere is an error), not only those drawn.
-    const FloatTensor values = to_float32(array, origin);
-
-    HeatmapSpec spec;
-    spec.title = fmt::format("{}: {} {}{}", origin, dtype_name(array.dtype),
-                             shape_string(array.shape), rank == 4 ? ", batch 0" : "");
-    if (is_integer(array.dtype)) {
-        spec.scale = ValueScale::ids;
-        spec.value_label = "id";
-    } else {
-        // Batch 0 of a 4-d array is the first panels * rows * cols values.
-        const auto drawn = values.values().first(static_cast<size_t>(panels * rows * cols));
-        const bool signed_data =
-            std::any_of(drawn.begin(), drawn.end(), [](float v) { return v < 0; });
-        spec.scale = signed_data ? ValueScale::symmetric : ValueScale::linear;
-        spec.value_label = "value";
-    }
-    if (rank == 4 && spec.scale == ValueScale::linear) {
-        spec.value_label = "probability";
-    }
-    const int64_t n = rows * cols;
-    for (const int64_t h : heads) {
-        std::vector<float> panel(values.data() + h * n, values.data() + (h + 1) * n);
-        spec.panels.push_back({rank == 2 ? fmt::format("{} x {}", rows, cols) : head_title(h),
-                               FloatTensor({rows, cols}, std::move(panel))});
+    if (cells != nullptr) {
+        const bool fits = scheme != nullptr && scheme->num_queries() == probs.dim(2) &&
+                          scheme->num_keys() == probs.dim(3);
+        *cells = fits ? pair_meaning(*scheme) : CellMeaning{};
     }
     return spec;
 }

@@ -39,8 +39,8 @@ HeatmapSpec checkpoint_heatmap(const SafetensorsFile& file, CheckpointRange rang
             scheme.qlen = scheme.klen = std::max<int64_t>(scheme.t5.max_distance, 2);
         }
         const BiasView view =
-            scheme.type == SchemeType::window2d ? BiasView::table : BiasView::distance;
-        by_distance = view == BiasView::distance;
+            scheme.type == SchemeType::window2d ? BiasView::table : BiasView::strip;
+        by_distance = view == BiasView::strip;
         HeatmapSpec row = bias_heatmap(scheme, bias_table(file, b), view, std::nullopt, "");
         if (!rows.empty() && row.panels[0].values.shape() != rows[0].panels[0].values.shape()) {
             throw Error(fmt::format("{}: {} and {} need pictures of different shapes ({} and "

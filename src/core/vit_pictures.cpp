@@ -3,6 +3,7 @@
 #include "rpb/error.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <fmt/format.h>
 
 namespace rpb {
@@ -36,7 +37,7 @@ HeatmapSpec model_bias_heatmap(const ViT& model, std::optional<BiasView> view,
     const Scheme scheme = c.scheme();
     // The Swin offset view for 2d tables, bias by distance for t5 and 1d.
     const BiasView v =
-        view ? *view : (scheme.type == SchemeType::window2d ? BiasView::table : BiasView::distance);
+        view ? *view : (scheme.type == SchemeType::window2d ? BiasView::table : BiasView::strip);
     std::vector<float> params = model.parameters();
     const ViTViews w = model.views(params.data());
     HeatmapSpec spec;
@@ -59,11 +60,39 @@ HeatmapSpec model_bias_heatmap(const ViT& model, std::optional<BiasView> view,
             spec.y_first = block.y_first;
             spec.value_label = block.value_label;
             spec.scale = block.scale;
-            spec.columns = v == BiasView::distance ? 1 : c.heads;
+            spec.columns = v == BiasView::strip ? 1 : c.heads;
             spec.title = fmt::format("learned bias tables | {} | {}", model_line(c), origin);
         }
     }
     return spec;
+}
+
+LineFigure model_distance_plot(const ViT& model, std::optional<int64_t> layer,
+                               const std::string& origin) {
+    const ViTConfig& c = model.config();
+    if (!c.has_table() || c.scheme().type == SchemeType::window2d) {
+        throw UsageError(fmt::format("{}: --view distance applies to t5 and rpb-1d models, not "
+                                     "--pos {}",
+                                     origin, position_name(c.pos)));
+    }
+    check_layer(layer, c.depth);
+    const Scheme scheme = c.scheme();
+    std::vector<float> params = model.parameters();
+    const ViTViews w = model.views(params.data());
+    LineFigure figure;
+    figure.title = fmt::format("learned bias by distance | {} | {}", model_line(c), origin);
+    for (int64_t l = 0; l < c.depth; ++l) {
+        if (layer && *layer != l) {
+            continue;
+        }
+        const int64_t entries = c.table_entries();
+        const float* t = w.blocks[static_cast<size_t>(l)].table;
+        const FloatTensor table({entries, c.heads}, std::vector<float>(t, t + entries * c.heads));
+        LineFigure block = bias_distance_plot(scheme, table, std::nullopt, origin);
+        block.panels[0].title = fmt::format("block {}", l);
+        figure.panels.push_back(std::move(block.panels[0]));
+    }
+    return figure;
 }
 
 HeatmapSpec model_attention_heatmap(ThreadPool& pool, const ViT& model, const uint8_t* image,
@@ -105,31 +134,34 @@ HeatmapSpec model_attention_heatmap(ThreadPool& pool, const ViT& model, const ui
     return spec;
 }
 
-Image image_picture(const uint8_t* image, int64_t height, int64_t width, const std::string& title,
-                    int side) {
+Figure image_picture(const uint8_t* image, int64_t height, int64_t width, const std::string& title,
+                     int side) {
     const int64_t cell = std::max<int64_t>(1, side / std::max(height, width));
-    const int title_h = text_height(2) + 12;
-    const int w = static_cast<int>(std::max<int64_t>(width * cell, text_width(title, 2)) + 20);
-    Image img(w, static_cast<int>(height * cell) + title_h + 20);
-    draw_text(img, 10, 8, title, Rgb{40, 40, 40}, 2);
-    for (int64_t y = 0; y < height; ++y) {
-        for (int64_t x = 0; x < width; ++x) {
-            const uint8_t v = image[y * width + x];
-            img.fill_rect(10 + x * cell, title_h + 10 + y * cell, cell, cell, Rgb{v, v, v});
-        }
+    constexpr double size = 12;
+    constexpr double margin = 12;
+    const double title_w = text_box(title, size).width();
+    const double top = margin + std::ceil(font_ascent(size) + font_descent(size)) + 6;
+    Figure fig;
+    fig.width = std::ceil(std::max(static_cast<double>(width * cell), title_w) + 2 * margin);
+    fig.height = top + static_cast<double>(height * cell) + margin;
+    fig.text(Text{title, margin, margin + font_ascent(size), size, Anchor::start,
+                  TextDirection::right, Rgb{34, 34, 34}},
+             "image-title");
+    CellImage cells{margin, top, static_cast<double>(cell), static_cast<double>(cell), height,
+                    width,  {}};
+    for (int64_t i = 0; i < height * width; ++i) {
+        cells.cells.push_back(Rgb{image[i], image[i], image[i]});
     }
-    return img;
+    fig.cells(std::move(cells), "image");
+    return fig;
 }
 
-Image side_by_side(const Image& left, const Image& right) {
-    Image out(left.width() + right.width(), std::max(left.height(), right.height()));
-    for (const auto& [img, x0] : {std::pair<const Image*, int>{&left, 0}, {&right, left.width()}}) {
-        for (int y = 0; y < img->height(); ++y) {
-            for (int x = 0; x < img->width(); ++x) {
-                out.fill_rect(x0 + x, y, 1, 1, img->pixel(x, y));
-            }
-        }
-    }
+Figure side_by_side(const Figure& left, const Figure& right) {
+    Figure out;
+    out.width = left.width + right.width;
+    out.height = std::max(left.height, right.height);
+    out.append(left, 0, 0);
+    out.append(right, left.width, 0);
     return out;
 }
 

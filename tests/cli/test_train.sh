@@ -8,7 +8,7 @@ SMALL=(--data "$D" "${ARCH[@]}" --batch-size 8)
 
 # --- a run writes its folder; the same seed gives the same bytes for any thread count ---------
 expect_ok train "${SMALL[@]}" --epochs 2 --seed 3 --threads 1 -o "$WORK/a"
-for f in run.json model.safetensors state.safetensors steps.csv metrics.csv curves.png; do
+for f in run.json model.safetensors state.safetensors steps.csv metrics.csv curves.png curves.svg; do
     [ -s "$WORK/a/$f" ] && pass || fail "run folder lacks $f"
 done
 expect_eq "steps.csv rows" "$(($(wc -l <"$WORK/a/steps.csv") - 1))" "24"
@@ -17,6 +17,10 @@ expect_eq "metrics.csv header" "$(head -1 "$WORK/a/metrics.csv" | cut -d, -f1-7)
     "epoch,step,train_loss,train_accuracy,test_loss,test_accuracy,seconds"
 expect_eq "metrics.csv rows" "$(($(wc -l <"$WORK/a/metrics.csv") - 1))" "2"
 expect_eq "curves.png is a PNG" "$(head -c 8 "$WORK/a/curves.png" | od -An -tx1 | tr -d ' ')" "89504e470d0a1a0a"
+if command -v xmllint >/dev/null; then
+    # The same two panels as vector graphics: train and test lines in each.
+    expect_eq "curves.svg lines" "$(xmllint --xpath "count(//*[local-name()='polyline' and starts-with(@class,'series-')])" "$WORK/a/curves.svg")" "4"
+fi
 expect_ok train "${SMALL[@]}" --epochs 2 --seed 3 --threads 2 -o "$WORK/b"
 expect_same_file "model, 1 vs 2 threads" "$WORK/a/model.safetensors" "$WORK/b/model.safetensors"
 expect_same_file "steps.csv, 1 vs 2 threads" "$WORK/a/steps.csv" "$WORK/b/steps.csv"
@@ -141,6 +145,13 @@ expect_ok visualize --model "$M" -o "$WORK/tables.png"
 expect_eq "tables picture is a PNG" "$(head -c 4 "$WORK/tables.png" | od -An -tx1 | tr -d ' ')" "89504e47"
 expect_ok visualize --model "$V/t5_cls/model.safetensors" --layer 1 -o "$WORK/t5.png"
 expect_ok visualize --model "$M" --what attn --data "$D" --image 5 -o "$WORK/attn.png"
+# t5 tables against distance: a line-plot panel per block; and an SVG of the image and maps.
+expect_ok visualize --model "$V/t5_cls/model.safetensors" --view distance -o "$WORK/t5_lines.png"
+expect_ok visualize --model "$M" --what attn --data "$D" --image 5 -o "$WORK/attn.svg"
+if command -v xmllint >/dev/null; then
+    expect_eq "t5 distance panels" "$("$RPBTOOL" visualize --model "$V/t5_cls/model.safetensors" --view distance --format svg | xmllint --xpath "count(//*[local-name()='text' and starts-with(text(),'block ')])" -)" "2"
+    expect_eq "attn svg: the image and the maps" "$(xmllint --xpath "count(//*[@class='image' or starts-with(@class,'panel-')])" "$WORK/attn.svg")" "5"
+fi
 [ "$(png_size "$WORK/attn.png")" != "$(png_size "$WORK/tables.png")" ] && pass || fail "attention picture"
 expect_error 2 "--layer 2 is out of range: expected a block from 0 to 1" visualize --model "$M" --layer 2 -o "$WORK/x.png"
 expect_error 2 "--image 48 is out of range: the test split has 48 images (0 to 47)" \

@@ -1,5 +1,6 @@
-# End-to-end tests of `rpbtool visualize`: PNG bytes, sizes from the IHDR chunk, standard
-# input, and the exact one-line errors. Pixel colours are checked in test_visualize.cpp.
+# End-to-end tests of `rpbtool visualize`: PNG bytes, sizes from the IHDR chunk, SVG parsed by
+# xmllint (libxml2-utils), standard input, and the exact one-line errors. Pixel colours and
+# text layout are checked in test_visualize.cpp and test_heatmap.cpp.
 source "$(dirname "$0")/lib.sh" "$@"
 
 # png_size FILE: "WIDTHxHEIGHT" from the IHDR chunk (big-endian, bytes 16..23).
@@ -62,6 +63,8 @@ expect_ok visualize --what bucket --causal -o "$WORK/t5_causal.png"
 expect_ok visualize --heads 4 --qlen 64 -o "$WORK/t5_bias.png"
 expect_ok visualize --heads 4 --view distance -o "$WORK/t5_distance.png"
 expect_ok visualize --window 16 --heads 2 --view distance -o "$WORK/w1d.png"
+expect_ok visualize --heads 4 --view strip -o "$WORK/t5_strip.png"
+expect_ok visualize --window 16 --heads 2 --view strip -o "$WORK/w1d_strip.png"
 expect_ok visualize --window 7x7 --heads 3 --view matrix -o "$WORK/swin_matrix.png"
 expect_ok visualize --window 14x14 --cls-token --heads 2 --view matrix --cmap coolwarm -o "$WORK/beit.png"
 expect_ok visualize --window 7x7 --cls-token --heads 2 -o "$WORK/beit_table.png"
@@ -77,6 +80,51 @@ expect_within "bucket 4096" "$WORK/big.png" 4096
 expect_ok visualize --qlen 2048 --heads 12 -o "$WORK/big_bias.png"
 expect_within "bias 12 x 2048" "$WORK/big_bias.png" 4096
 
+# --- big maps are reduced while they stream, never refused ------------------------------------
+# 12 heads of 4096 x 4096 (201 M values, 805 MB as float32) are drawn from the rows as they are
+# computed; the note under the title says how.
+expect_ok visualize --qlen 4096 --heads 12 -o "$WORK/t5_4096.png"
+expect_png "t5 4096 x 12 heads" "$WORK/t5_4096.png"
+expect_within "t5 4096 x 12 heads" "$WORK/t5_4096.png" 4096
+
+# A (4, 4096, 4096) float32 array (268 MB) piped through standard input is drawn in memory
+# bounded by the picture: the peak RSS stays far below the array's size. (Measured: about
+# 27 MB here, 68 MB for a (12, 8192, 8192) pipe of 3.2 GB.)
+if [ -x /usr/bin/time ]; then
+    "$RPBTOOL" bias --qlen 4096 --heads 4 --format npy -o - |
+        /usr/bin/time -v "$RPBTOOL" visualize --input - -o "$WORK/piped.png" 2>"$WORK/time.txt"
+    expect_eq "big pipe status" "${PIPESTATUS[*]}" "0 0"
+    expect_png "big pipe" "$WORK/piped.png"
+    expect_within "big pipe" "$WORK/piped.png" 4096
+    rss_kb=$(sed -n 's/.*Maximum resident set size (kbytes): //p' "$WORK/time.txt")
+    if [ -n "$rss_kb" ] && [ "$rss_kb" -lt 120000 ]; then
+        pass
+    else
+        fail "visualize of a 268 MB pipe used ${rss_kb:-?} kB (want < 120000): $(cat "$WORK/time.txt")"
+    fi
+else
+    echo "note: /usr/bin/time is missing (Debian package time): the memory bound is not checked"
+fi
+# The same array from a file gives the same cells (only the title names the origin).
+"$RPBTOOL" bias --qlen 512 --heads 2 -o "$WORK/b512.npy"
+"$RPBTOOL" visualize --input "$WORK/b512.npy" -o "$WORK/b512_file.png"
+"$RPBTOOL" visualize --input - -o "$WORK/b512_pipe.png" <"$WORK/b512.npy"
+cat "$WORK/b512.npy" | "$RPBTOOL" visualize --input - -o "$WORK/b512_pipe2.png"
+expect_same_file "stdin file vs pipe" "$WORK/b512_pipe.png" "$WORK/b512_pipe2.png"
+expect_eq "file vs pipe sizes" "$(png_size "$WORK/b512_file.png")" "$(png_size "$WORK/b512_pipe.png")"
+# A pipe cut short: a clear error, exit 1, no png left behind, an existing one untouched.
+"$RPBTOOL" bias --qlen 4096 --heads 4 --format npy -o - 2>/dev/null | head -c 5000000 |
+    "$RPBTOOL" visualize --input - -o "$WORK/cut.png" 2>"$WORK/cut.err"
+expect_eq "cut pipe status" "${PIPESTATUS[2]}" "1"
+expect_eq "cut pipe message" "$(cat "$WORK/cut.err")" \
+    "rpbtool: error: standard input: truncated .npy data: shape (4, 4096, 4096) of float32 needs 268435456 bytes, 4999872 present"
+[ -e "$WORK/cut.png" ] && fail "cut.png written" || pass
+cp "$WORK/one.png" "$WORK/keep_cut.png"
+"$RPBTOOL" bias --qlen 4096 --heads 4 --format npy -o - 2>/dev/null | head -c 2000000 |
+    "$RPBTOOL" visualize --input - -o "$WORK/keep_cut.png" 2>/dev/null
+expect_same_file "cut pipe leaves the target" "$WORK/keep_cut.png" "$WORK/one.png"
+rm -f "$WORK/time.txt" "$WORK/cut.err" # the temporary-file check below counts every other name
+
 # --- arrays from files and standard input ----------------------------------------------------
 "$RPBTOOL" bias --window 7x7 --heads 3 --format npy -o - | "$RPBTOOL" visualize --input - -o "$WORK/stdin.png"
 expect_eq "stdin pipeline status" "${PIPESTATUS[*]}" "0 0"
@@ -90,6 +138,99 @@ expect_ok visualize --input "$WORK/index.npy" -o "$WORK/index.png"
 expect_ok visualize --input "$WORK/probs.npy" --head 2 -o "$WORK/probs.png"
 make_npy "$WORK/i64.npy" '<i8' '(2, 2)' '\x01\0\0\0\0\0\0\0\x02\0\0\0\0\0\0\0\x03\0\0\0\0\0\0\0\x04\0\0\0\0\0\0\0'
 expect_ok visualize --input "$WORK/i64.npy" -o "$WORK/i64.png"
+
+# --- SVG: the same layout as the PNG, parsed as XML -------------------------------------------
+# xpath FILE EXPR: the value of an XPath expression over the SVG (namespace-free names).
+xpath() {
+    xmllint --xpath "$2" "$1" 2>/dev/null
+}
+svg_count() { # svg_count FILE ELEMENT [PREDICATE]
+    xpath "$1" "count(//*[local-name()='$2'${3:+ and $3}])"
+}
+expect_svg() { # expect_svg WHAT FILE: well-formed XML whose root is an SVG 1.1 svg element
+    if xmllint --noout "$2" 2>/dev/null &&
+        [ "$(xpath "$2" "string(/*[local-name()='svg']/@version)")" == "1.1" ] &&
+        [ "$(xpath "$2" "namespace-uri(/*)")" == "http://www.w3.org/2000/svg" ]; then
+        pass
+    else
+        fail "$1: $2 is not an SVG 1.1 document"
+    fi
+}
+# viewbox_is_png_size WHAT SVG PNG: viewBox "0 0 W H" and width/height equal the png's size.
+viewbox_is_png_size() {
+    local size w h
+    size=$(png_size "$3")
+    w=${size%x*}
+    h=${size#*x}
+    expect_eq "$1 viewBox" "$(xpath "$2" "string(/*/@viewBox)")" "0 0 $w $h"
+    expect_eq "$1 width x height" "$(xpath "$2" "string(/*/@width)")x$(xpath "$2" "string(/*/@height)")" "${w}x$h"
+}
+if command -v xmllint >/dev/null; then
+    expect_ok visualize --type 2d --window 7x7 -o "$WORK/swin.svg"
+    expect_svg "2d table" "$WORK/swin.svg"
+    viewbox_is_png_size "2d table" "$WORK/swin.svg" "$WORK/swin.png"
+    # 12 panels of 13 x 13 cells as rects, titled; the font named for the viewer.
+    expect_eq "2d panels" "$(svg_count "$WORK/swin.svg" g "starts-with(@class,'panel-')")" "12"
+    # Its 169 cells as rects of one cell's height, equal neighbours in a row merged into one:
+    # the widths add up to 169 cells.
+    cell=$(xpath "$WORK/swin.svg" "string((//*[local-name()='rect' and ../@class='panel-11'])[1]/@height)")
+    expect_eq "2d panel 11 cells" \
+        "$(xpath "$WORK/swin.svg" "sum(//*[local-name()='rect' and ../@class='panel-11']/@width) div $cell")" "169"
+    expect_eq "2d panel 11 rows" \
+        "$(xpath "$WORK/swin.svg" "count(//*[local-name()='rect' and ../@class='panel-11' and @height != $cell])")" "0"
+    expect_eq "2d head 11 title" "$(svg_count "$WORK/swin.svg" text "text()='head 11'")" "1"
+    expect_eq "2d tick label -6 (minus sign)" \
+        "$(svg_count "$WORK/swin.svg" text "text()='$(printf '\xe2\x88\x92')6'")" "24"
+    expect_eq "2d font" "$(xpath "$WORK/swin.svg" "string(//*[local-name()='g']/@font-family)")" "'DejaVu Sans', sans-serif"
+    # --format svg to standard output: the same bytes.
+    "$RPBTOOL" visualize --type 2d --window 7x7 --format svg >"$WORK/swin_stdout.svg"
+    expect_same_file "stdout svg" "$WORK/swin_stdout.svg" "$WORK/swin.svg"
+    # A large map: one embedded PNG, drawn pixelated, instead of a quarter million rects.
+    expect_ok visualize --what bucket --qlen 512 -o "$WORK/big.svg"
+    expect_ok visualize --what bucket --qlen 512 -o "$WORK/big_bucket.png"
+    expect_svg "large map" "$WORK/big.svg"
+    viewbox_is_png_size "large map" "$WORK/big.svg" "$WORK/big_bucket.png"
+    expect_eq "large map image" "$(svg_count "$WORK/big.svg" image "@style='image-rendering:pixelated'")" "1"
+    expect_eq "large map href" "$(xpath "$WORK/big.svg" "substring(//*[local-name()='image']/@*[local-name()='href'],1,22)")" "data:image/png;base64,"
+    # The distance view: a polyline per head and a legend line per head.
+    expect_ok visualize --heads 4 --view distance -o "$WORK/t5_distance.svg"
+    expect_svg "distance" "$WORK/t5_distance.svg"
+    viewbox_is_png_size "distance" "$WORK/t5_distance.svg" "$WORK/t5_distance.png"
+    expect_eq "distance lines" "$(svg_count "$WORK/t5_distance.svg" polyline "starts-with(@class,'series-0-')")" "4"
+    expect_eq "distance legend" "$(svg_count "$WORK/t5_distance.svg" polyline "@class='legend'")" "4"
+    expect_eq "distance head 3" "$(svg_count "$WORK/t5_distance.svg" text "text()='head 3'")" "1"
+    # Every source: bucket, attn, --input.
+    expect_ok visualize --what bucket --window 7 -o "$WORK/bucket1d.svg"
+    expect_svg "bucket" "$WORK/bucket1d.svg"
+    expect_ok visualize --what attn --window 7x7 --embed-dim 96 --heads 3 --format svg -o "$WORK/attn.out"
+    expect_svg "attn --format svg" "$WORK/attn.out"
+    expect_ok visualize --input "$WORK/bias.npy" -o "$WORK/file.svg"
+    expect_svg "input" "$WORK/file.svg"
+    viewbox_is_png_size "input" "$WORK/file.svg" "$WORK/file.png"
+else
+    echo "test_visualize: xmllint not installed (libxml2-utils; scripts/setup.sh installs it): SVG structure not checked" >&2
+fi
+expect_error 2 "--format pdf: expected png, svg or html" visualize --window 7x7 --format pdf -o "$WORK/x.png"
+
+# --- --dpi: more pixels for print, the same layout; the PNG says its resolution ---------------
+expect_ok visualize --type 2d --window 7x7 --dpi 192 -o "$WORK/swin192.png"
+size=$(png_size "$WORK/swin.png")
+w=${size%x*}
+h=${size#*x}
+expect_eq "--dpi 192 doubles the sides" "$(png_size "$WORK/swin192.png")" "$((2 * w))x$((2 * h))"
+# pHYs right after IHDR: 7559 pixels per metre (192 / 0.0254) both ways, unit metre.
+expect_eq "pHYs 192 dpi" "$(od -An -v -t x1 -j 33 -N 17 "$WORK/swin192.png" | tr -d ' \n')" \
+    "000000097048597300001d8700001d8701"
+expect_eq "pHYs 96 dpi by default" "$(od -An -v -t x1 -j 37 -N 12 "$WORK/swin.png" | tr -d ' \n')" \
+    "7048597300000ec400000ec4"
+if command -v xmllint >/dev/null; then
+    expect_ok visualize --type 2d --window 7x7 --dpi 192 -o "$WORK/swin192.svg"
+    viewbox_is_png_size "--dpi 192" "$WORK/swin192.svg" "$WORK/swin192.png"
+fi
+expect_error 2 "--dpi 10 is out of range: expected 24 to 600 (96 draws one pixel per unit of the layout)" \
+    visualize --window 7x7 --dpi 10 -o "$WORK/x.png"
+expect_error 2 "--cmap does not apply to --view distance (a line plot: use --view strip for the colour strip)" \
+    visualize --view distance --cmap magma -o "$WORK/x.png"
 
 # --- errors: one exact line, exit 1 (run time) or 2 (usage), nothing left behind --------------
 make_npy "$WORK/five.npy" '<f4' '(1, 1, 1, 1, 2)' '\0\0\x80\x3f\0\0\x80\x3f'
@@ -123,7 +264,7 @@ cp "$WORK/one.png" "$WORK/keep.png"
 run visualize --what bucket --qlen 4096 --cell 256 -o "$WORK/keep.png"
 expect_eq "too large status" "$status" "1"
 expect_same_file "too large leaves the target" "$WORK/keep.png" "$WORK/one.png"
-expect_eq "no temporary files" "$(ls "$WORK" | grep -c -v -E '\.(png|npy)$|^std(out|err)$')" "0"
+expect_eq "no temporary files" "$(ls "$WORK" | grep -c -v -E '\.(png|npy|svg|out)$|^std(out|err)$')" "0"
 
 expect_error 2 "--head 3 is out of range: expected all or an integer from 0 to 2" \
     visualize --window 7x7 --heads 3 --head 3 -o "$WORK/x.png"
@@ -139,7 +280,7 @@ expect_error 2 "--view table applies to --type 2d, not --type t5: expected matri
     visualize --view table -o "$WORK/x.png"
 expect_error 2 "--view distance applies to --type t5 or 1d, not --type 2d: expected table or matrix" \
     visualize --window 7x7 --view distance -o "$WORK/x.png"
-expect_error 2 "--view diagonal: unknown view: expected matrix, table or distance" \
+expect_error 2 "--view diagonal: unknown view: expected matrix, table, distance or strip" \
     visualize --view diagonal -o "$WORK/x.png"
 expect_error 2 "--view table draws a bias: with --what bucket only matrix is accepted" \
     visualize --what bucket --window 7x7 --view table -o "$WORK/x.png"
@@ -149,8 +290,6 @@ expect_error 2 "--window does not apply to --input FILE" \
     visualize --input "$WORK/bias.npy" --window 7 -o "$WORK/x.png"
 expect_error 2 "--input draws an array or, with --what attn, is the attention input: not with --what bucket" \
     visualize --what bucket --input "$WORK/bias.npy" -o "$WORK/x.png"
-expect_error 2 "the bias has 201326592 values, too many to draw at once (at most 67108864): pick one head with --head K or use shorter sequences" \
-    visualize --qlen 4096 -o "$WORK/x.png"
 expect_error 2 "--what attn: the probabilities (1, 12, 4096, 4096) are too many values to draw at once (at most 67108864): use a smaller --batch or fewer tokens" \
     visualize --what attn --qlen 4096 -o "$WORK/x.png"
 expect_error 2 "--num-buckets applies to --type t5, not --type 2d" \
