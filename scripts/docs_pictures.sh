@@ -28,7 +28,11 @@ if "$python" -c "import torch, torchvision" 2>/dev/null; then
     tmp=$(mktemp -d)
     trap 'rm -rf "$tmp"' EXIT
     "$python" scripts/make_zoo_goldens.py --no-write --full-swin-t "$tmp/swin_t.safetensors" >/dev/null
-    draw swin_t_checkpoint --checkpoint "$tmp/swin_t.safetensors" --cell 6
+    # Drawn from inside the folder, so that the title names swin_t.safetensors, not a temporary path.
+    tool=$(cd "$(dirname "$rpbtool")" && pwd)/rpbtool
+    docs=$PWD/docs
+    (cd "$tmp" && "$tool" visualize --checkpoint swin_t.safetensors --cell 6 -o "$docs/swin_t_checkpoint.png")
+    echo "docs_pictures: docs/swin_t_checkpoint.png" >&2
 else
     echo "docs_pictures: no torch/torchvision for $python: docs/swin_t_checkpoint.png kept" >&2
 fi
