@@ -5,10 +5,12 @@
 #include "rpb/npy.hpp"
 #include "rpb/safetensors.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <doctest/doctest.h>
 #include <limits>
 #include <string>
+#include <vector>
 
 using namespace rpb;
 
@@ -225,6 +227,91 @@ TEST_CASE("rpb::attention_forward does not depend on the thread count") {
             attention_forward(xw, ww, windows, {.heads = 3, .threads = 2}, &probs3);
         CHECK(max_rel_diff(w1, w2) == 0.0);
         CHECK(max_rel_diff(probs1, probs3) == 0.0);
+    }
+}
+
+namespace {
+
+// attention_probabilities' rows of batch 0, gathered into (heads listed, N, N).
+FloatTensor streamed_probs(const FloatTensor& x, const AttentionWeights& w, const EntryIndex& index,
+                           const AttentionConfig& config, const std::vector<int64_t>& heads) {
+    const int64_t n = x.dim(1);
+    FloatTensor got({static_cast<int64_t>(heads.size()), n, n});
+    size_t panel = 0;
+    int64_t next = 0;
+    attention_probabilities(x, w, index, config, heads,
+                            [&](int64_t h, int64_t first, int64_t rows, const float* values) {
+                                if (next == n) {
+                                    ++panel;
+                                    next = 0;
+                                }
+                                REQUIRE(panel < heads.size());
+                                REQUIRE(h == heads[panel]);
+                                REQUIRE(first == next);
+                                REQUIRE(rows > 0);
+                                std::copy(values, values + rows * n,
+                                          got.data() + (panel * n + first) * n);
+                                next += rows;
+                            });
+    CHECK(panel + 1 == heads.size());
+    CHECK(next == n);
+    return got;
+}
+
+// Batch 0's probabilities of head `h` from attention_forward's (B, H, N, N).
+bool same_head(const FloatTensor& all, int64_t h, const FloatTensor& got, int64_t panel) {
+    const int64_t nn = all.dim(2) * all.dim(3);
+    return std::equal(all.data() + h * nn, all.data() + (h + 1) * nn, got.data() + panel * nn);
+}
+
+} // namespace
+
+TEST_CASE("rpb::attention_probabilities streams batch 0's rows of attention_forward, bit for bit") {
+    SUBCASE("one sequence, a batch of two: a projection chunk crosses the items") {
+        const EntryIndex index(t5_scheme(300));
+        const AttentionWeights w = test_weights(32, 4, index.num_entries(), 5);
+        const FloatTensor x = test_input({2, 300, 32}, 5);
+        FloatTensor probs;
+        attention_forward(x, w, index, {.heads = 4}, &probs);
+        for (const int threads : {1, 2}) {
+            const FloatTensor got =
+                streamed_probs(x, w, index, {.heads = 4, .threads = threads}, {3, 0, 2});
+            CHECK(same_head(probs, 3, got, 0));
+            CHECK(same_head(probs, 0, got, 1));
+            CHECK(same_head(probs, 2, got, 2));
+        }
+    }
+    SUBCASE("a long causal sequence: several waves of query blocks") {
+        const EntryIndex index(t5_scheme(2600, true));
+        const AttentionWeights w = test_weights(16, 2, index.num_entries(), 6);
+        const FloatTensor x = test_input({1, 2600, 16}, 6);
+        FloatTensor probs;
+        attention_forward(x, w, index, {.heads = 2, .causal = true}, &probs);
+        const FloatTensor got = streamed_probs(x, w, index, {.heads = 2, .causal = true}, {0, 1});
+        CHECK(same_head(probs, 0, got, 0));
+        CHECK(same_head(probs, 1, got, 1));
+        CHECK(got[5 * 2600 + 6] == 0.0f); // masked keys stay zero
+    }
+    SUBCASE("many small windows: the first group computed as attention_forward does") {
+        const EntryIndex windows(window2d_scheme(5, 5, true));
+        const AttentionWeights w = test_weights(12, 3, windows.num_entries(), 7);
+        const FloatTensor x = test_input({41, 26, 12}, 7);
+        REQUIRE(attention_group_items(41, 26) > 0);
+        FloatTensor probs;
+        attention_forward(x, w, windows, {.heads = 3}, &probs);
+        const FloatTensor got = streamed_probs(x, w, windows, {.heads = 3}, {1});
+        CHECK(same_head(probs, 1, got, 0));
+    }
+    SUBCASE("errors") {
+        const EntryIndex index(t5_scheme(8));
+        const AttentionWeights w = test_weights(8, 2, index.num_entries(), 8);
+        const FloatTensor x = test_input({1, 8, 8}, 8);
+        const ProbabilityRows ignore = [](int64_t, int64_t, int64_t, const float*) {};
+        CHECK_THROWS_WITH_AS(attention_probabilities(x, w, index, {.heads = 2}, {2}, ignore),
+                             "head 2 is out of range: expected 0 to 1", UsageError);
+        FloatTensor bad = x;
+        bad[5] = std::numeric_limits<float>::quiet_NaN();
+        CHECK_THROWS_AS(attention_probabilities(bad, w, index, {.heads = 2}, {0}, ignore), Error);
     }
 }
 

@@ -312,6 +312,40 @@ TEST_CASE("rpb::bias_heatmap rejects views, heads and tables that do not fit") {
     CHECK(rpb::default_bias_view(t5(8)) == BiasView::matrix);
 }
 
+TEST_CASE("rpb::attention_heatmap of streamed rows: any row pieces, checked order, reduced") {
+    // Two heads of 1500 x 1500: reduced for the default bounds (1024 pixels a panel), the same
+    // cells whatever pieces the rows come in.
+    const int64_t n = 1500;
+    FloatTensor probs({1, 2, n, n});
+    for (int64_t i = 0; i < probs.size(); ++i) {
+        probs[i] = static_cast<float>((i * 7919) % 1000) / 1000.0f;
+    }
+    const HeatmapSpec whole = rpb::attention_heatmap(probs, std::nullopt, "attn");
+    const rpb::ProbabilitySource pieces = [&](const std::vector<int64_t>& heads,
+                                              const rpb::ProbabilityRows& sink) {
+        for (const int64_t h : heads) {
+            for (int64_t r = 0; r < n; r += 7) {
+                sink(h, r, std::min<int64_t>(7, n - r), probs.data() + (h * n + r) * n);
+            }
+        }
+    };
+    const HeatmapSpec streamed =
+        rpb::attention_heatmap(pieces, 2, n, n, std::nullopt, "attn", {}, nullptr, nullptr);
+    REQUIRE(streamed.panels.size() == 2);
+    CHECK(streamed.reduced.has_value());
+    const auto a = streamed.panels[1].values.values();
+    const auto b = whole.panels[1].values.values();
+    CHECK(std::equal(a.begin(), a.end(), b.begin(), b.end()));
+    const rpb::ProbabilitySource wrong = [&](const std::vector<int64_t>&,
+                                             const rpb::ProbabilityRows& sink) {
+        sink(0, 0, 1, probs.data());
+        sink(0, 2, 1, probs.data());
+    };
+    CHECK_THROWS_WITH_AS(rpb::attention_heatmap(wrong, 2, n, n, std::nullopt, "attn"),
+                         "attention probabilities: rows [2, 3) of head 0 arrived out of order",
+                         rpb::Error);
+}
+
 TEST_CASE("rpb::attention_heatmap draws batch 0, a panel per head, linear scale") {
     FloatTensor probs({2, 3, 2, 2});
     for (int64_t i = 0; i < probs.size(); ++i) {

@@ -19,6 +19,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace rpb {
 
@@ -116,6 +117,23 @@ void attention_forward_read(const InputItems& read_items, const Shape& x_shape, 
                             int64_t count, const AttentionWeights& weights, const EntryIndex& index,
                             const AttentionConfig& config, float* out,
                             AttentionWorkspace* workspace = nullptr);
+
+/// Receives attention probabilities as they are computed: `rows` query rows of head `head`
+/// of batch item 0 from query `first_row` on, (rows, N) floats row-major, valid only during
+/// the call.
+using ProbabilityRows =
+    std::function<void(int64_t head, int64_t first_row, int64_t rows, const float* values)>;
+
+/// The probabilities attention_forward(x) gives for batch item 0, bit for bit, handed to
+/// `sink` head by head in the order of `heads`, each head's rows in query order: to draw
+/// the attention of a sequence of any length. Memory: x's projections and a few query blocks
+/// of rows (about 16 MB, or one 128-row block per worker for very long sequences), never
+/// (H, N, N). The other batch items are checked but not computed (many small windows: the
+/// first group of windows is). Errors as attention_forward; rpb::UsageError for a head out
+/// of range.
+void attention_probabilities(const FloatTensor& x, const AttentionWeights& weights,
+                             const EntryIndex& index, const AttentionConfig& config,
+                             const std::vector<int64_t>& heads, const ProbabilityRows& sink);
 
 /// The plain, obviously-correct computation of the same function: materialised bias and
 /// logits per (batch, head), double accumulation everywhere. Same contract and errors as

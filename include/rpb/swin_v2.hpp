@@ -15,6 +15,7 @@
 
 #include <cstdint>
 #include <string_view>
+#include <vector>
 
 namespace rpb {
 
@@ -52,5 +53,13 @@ FloatTensor cpb_table(const CpbMlp& mlp, int64_t window_h, int64_t window_w,
 FloatTensor swin_v2_attention(const FloatTensor& x, const AttentionWeights& weights,
                               const FloatTensor& logit_scale, const EntryIndex& index,
                               const AttentionConfig& config, FloatTensor* probs);
+
+/// The probabilities swin_v2_attention(x) gives for batch item 0, bit for bit, a row at a
+/// time to `sink` (attention.hpp), head by head in the order of `heads`: memory of one row,
+/// never (H, N, N). Errors as swin_v2_attention; rpb::UsageError for a head out of range.
+void swin_v2_probabilities(const FloatTensor& x, const AttentionWeights& weights,
+                           const FloatTensor& logit_scale, const EntryIndex& index,
+                           const AttentionConfig& config, const std::vector<int64_t>& heads,
+                           const ProbabilityRows& sink);
 
 } // namespace rpb

@@ -14,6 +14,7 @@
 #pragma once
 
 #include "rpb/array.hpp"
+#include "rpb/attention.hpp"
 #include "rpb/cell_meaning.hpp"
 #include "rpb/heatmap.hpp"
 #include "rpb/line_plot.hpp"
@@ -22,8 +23,10 @@
 #include "rpb/tensor.hpp"
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string_view>
+#include <vector>
 
 namespace rpb {
 
@@ -58,10 +61,6 @@ std::string_view bias_view_name(BiasView view);
 /// The view drawn when none is asked for: table for 2d schemes (the Swin paper's picture),
 /// matrix otherwise.
 BiasView default_bias_view(const Scheme& scheme);
-
-/// Most values held in memory for one picture of a source that is not reduced as it streams
-/// (attention probabilities): 2^26 floats, 256 MiB.
-inline constexpr int64_t max_drawn_values = int64_t{1} << 26;
 
 /// Throws UsageError "--head K is out of range: expected all or an integer from 0 to H-1"
 /// (or "... expected all or 0" for one panel) unless `head` is unset or in [0, heads).
@@ -106,7 +105,22 @@ LineFigure bias_distance_plot(const Scheme& scheme, const FloatTensor& table,
 /// given and its map has the probabilities' (N, N) shape, else rows and columns only.
 HeatmapSpec attention_heatmap(const FloatTensor& probs, std::optional<int64_t> head,
                               std::string_view description, CellMeaning* cells = nullptr,
-                              const Scheme* scheme = nullptr);
+                              const Scheme* scheme = nullptr, const DrawSize& size = {});
+
+/// Computes the probability rows of the listed heads of batch 0 and hands them to the sink,
+/// head by head in that order, rows in order: attention_probabilities or
+/// swin_v2_probabilities bound to a layer and its input.
+using ProbabilitySource =
+    std::function<void(const std::vector<int64_t>& heads, const ProbabilityRows& sink)>;
+
+/// The same picture of probabilities that are computed while it is drawn, `heads` heads of
+/// (queries, keys): each row is folded into its cell as it arrives, so memory is bounded by
+/// the picture and the source's rows, whatever the sequence length. Same errors, and the
+/// source's; rpb::Error when the source hands over rows out of order or too few.
+HeatmapSpec attention_heatmap(const ProbabilitySource& source, int64_t heads, int64_t queries,
+                              int64_t keys, std::optional<int64_t> head,
+                              std::string_view description, const DrawSize& size = {},
+                              CellMeaning* cells = nullptr, const Scheme* scheme = nullptr);
 
 /// Any array read from a file, named `origin` in the title and in errors: 2-d is one panel,
 /// 3-d one panel "head i" per leading index, 4-d (attention probabilities) one panel per

@@ -14,6 +14,7 @@
 #include "rpb/line_plot.hpp"
 #include "rpb/npy.hpp"
 #include "rpb/png.hpp"
+#include "rpb/swin_v2.hpp"
 #include "rpb/visualize.hpp"
 #include "rpb/visualize_checkpoint.hpp"
 #include "rpb/vit_pictures.hpp"
@@ -239,35 +240,28 @@ HeatmapSpec attn_spec(const VisualizeOptions& o, std::optional<int64_t> head, Ce
                                      "is accepted",
                                      o.view));
     }
-    // Refuse a layer whose probabilities cannot be held before computing it.
-    if (o.attn.input.empty()) {
-        const Scheme scheme = make_scheme(o.attn.scheme);
-        const int64_t n = given(o, "--tokens") ? o.attn.tokens : scheme.num_queries();
-        int64_t values = 1;
-        for (const int64_t factor : {o.attn.batch, o.attn.table.heads, n, n}) {
-            if (factor < 1) {
-                values = 0; // run_attention names the bad option
-            } else if (__builtin_mul_overflow(values, factor, &values)) {
-                values = INT64_MAX;
-                break;
-            }
+    // Only batch 0 is drawn: its rows are computed a few query blocks at a time and reduced as
+    // they arrive, so that a layer of any length is drawn in memory bounded by the picture.
+    const AttnSetup run = prepare_attention(o.attn, InputReading::whole);
+    const EntryIndex index(run.scheme);
+    const ProbabilitySource rows = [&](const std::vector<int64_t>& heads,
+                                       const ProbabilityRows& sink) {
+        if (run.logit_scale) {
+            swin_v2_probabilities(run.x, run.weights, *run.logit_scale, index, run.config, heads,
+                                  sink);
+        } else {
+            attention_probabilities(run.x, run.weights, index, run.config, heads, sink);
         }
-        if (values > max_drawn_values) {
-            throw UsageError(fmt::format(
-                "--what attn: the probabilities ({}, {}, {}, {}) are too many values to draw at "
-                "once (at most {}): use a smaller --batch or fewer tokens",
-                o.attn.batch, o.attn.table.heads, n, n, max_drawn_values));
-        }
-    }
-    const AttnRun run = run_attention(o.attn, true);
+    };
     const std::string weights = o.attn.weights.empty()
                                     ? fmt::format("seeded weights, seed {}", o.attn.table.seed)
                                     : fmt::format("weights {}", o.attn.weights);
     const std::string input = o.attn.input.empty() ? "random input" : "input " + o.attn.input;
-    return attention_heatmap(run.probs, head,
+    const int64_t n = run.scheme.num_queries();
+    return attention_heatmap(rows, run.heads, n, n, head,
                              fmt::format("attention probabilities, batch 0 | {} | {}, {}",
                                          run.describe(), weights, input),
-                             cells, &run.scheme);
+                             draw_size(o), cells, &run.scheme);
 }
 
 HeatmapSpec array_spec(const VisualizeOptions& o, std::optional<int64_t> head, CellMeaning* cells) {

@@ -317,6 +317,70 @@ FloatTensor attention_forward(const FloatTensor& x, const AttentionWeights& weig
     return out;
 }
 
+void attention_probabilities(const FloatTensor& x, const AttentionWeights& weights,
+                             const EntryIndex& index, const AttentionConfig& config,
+                             const std::vector<int64_t>& heads, const ProbabilityRows& sink) {
+    const detail::AttentionDims all = detail::check_attention_inputs(x, weights, index, config);
+    for (const int64_t h : heads) {
+        if (h < 0 || h >= all.heads) {
+            throw UsageError(
+                fmt::format("head {} is out of range: expected 0 to {}", h, all.heads - 1));
+        }
+    }
+    const int64_t n = all.tokens;
+    const int64_t e = all.embed;
+    const detail::BiasSource bias = detail::make_bias_source(weights.table, index, all.heads);
+
+    if (const int64_t group = attention_group_items(all.batch, n); group > 0) {
+        // Many small windows: the first group computed as attention_forward computes it (its
+        // projections are the group's), its probabilities held: a group is ~256 rows.
+        const int64_t items = std::min(group, all.batch);
+        std::vector<float> out(static_cast<size_t>(items * n * e));
+        std::vector<float> probs(static_cast<size_t>(items * all.heads * n * n));
+        detail::GroupBuffers buffers;
+        const float* xs = x.data();
+        AttentionConfig one = config;
+        one.threads = 1;
+        run_groups(
+            [xs, n, e](int64_t first, int64_t, std::vector<float>&) { return xs + first * n * e; },
+            items, group, all, weights, bias, one, out.data(), probs.data(), buffers);
+        for (const int64_t h : heads) {
+            sink(h, 0, n, probs.data() + h * n * n);
+        }
+        return;
+    }
+
+    // One sequence: batch item 0 projected and packed, then each head's query blocks in
+    // waves of about kWaveFloats probabilities (at least one block per worker).
+    detail::AttentionDims dims = all;
+    dims.batch = 1;
+    detail::PackedHeads packed;
+    {
+        std::vector<std::vector<float>> chunk_buffers;
+        pack_qkv(x.data(), weights, dims, config.threads, packed, chunk_buffers);
+    }
+    constexpr int64_t kWaveFloats = int64_t{1} << 22;
+    const int64_t qblocks = (n + detail::kBlockQueries - 1) / detail::kBlockQueries;
+    const int64_t workers = detail::worker_count(config.threads, qblocks);
+    const int64_t wave_blocks =
+        std::min(qblocks, std::max(workers, kWaveFloats / (detail::kBlockQueries * n)));
+    std::vector<float> rows(
+        static_cast<size_t>(std::min(n, wave_blocks * detail::kBlockQueries) * n));
+    std::vector<detail::KernelWorkspace> spaces;
+    for (const int64_t h : heads) {
+        for (int64_t first = 0; first < qblocks; first += wave_blocks) {
+            const detail::KernelSlice slice{h, first, std::min(wave_blocks, qblocks - first)};
+            const int64_t q0 = first * detail::kBlockQueries;
+            const int64_t count = std::min(n, q0 + slice.blocks * detail::kBlockQueries) - q0;
+            // Masked keys (causal) are never written: they stay zero.
+            std::fill(rows.begin(), rows.begin() + count * n, 0.0f);
+            detail::run_attention_kernel(packed, bias, dims, config.causal, config.threads, nullptr,
+                                         rows.data(), spaces, &slice);
+            sink(h, q0, count, rows.data());
+        }
+    }
+}
+
 void attention_forward_part(const FloatTensor& x_part, int64_t first, int64_t batch,
                             const AttentionWeights& weights, const EntryIndex& index,
                             const AttentionConfig& config, float* out,

@@ -97,12 +97,24 @@ int64_t worker_count(int threads, int64_t items);
 void parallel_for(int64_t items, int64_t workers,
                   const std::function<void(int64_t item, int64_t worker)>& fn);
 
+/// A part of the kernel's work, for probabilities streamed a few query blocks at a time:
+/// only the (batch, head) pair `bh` and its query blocks [first_block, first_block + blocks).
+/// Every item computes what it computes in a whole run, so the rows are the same bits.
+struct KernelSlice {
+    int64_t bh = 0;
+    int64_t first_block = 0;
+    int64_t blocks = 0;
+};
+
 /// Runs the tiled kernel over every (batch, head, query block) with `threads` workers
 /// (0: one per hardware thread). Writes merged heads into `merged` (B, N, E) and, when
 /// `probs` is not null, the probabilities into the zero-filled (B, H, N, N) buffer.
+/// With a `slice`, only its items run and `probs` is the zero-filled (rows, N) buffer of
+/// the slice's query rows, from query first_block * kBlockQueries on. `merged` may be null
+/// when only the probabilities are wanted.
 /// `spaces` holds the workers' scratch (grown as needed; kept by callers that call often).
 void run_attention_kernel(PackedHeads& packed, const BiasSource& bias, const AttentionDims& dims,
                           bool causal, int threads, float* merged, float* probs,
-                          std::vector<KernelWorkspace>& spaces);
+                          std::vector<KernelWorkspace>& spaces, const KernelSlice* slice = nullptr);
 
 } // namespace rpb::detail

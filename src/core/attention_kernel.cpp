@@ -70,8 +70,9 @@ void score_block(const ItemView& it, const BiasSource& bias, const AttentionDims
     }
 }
 
+// `probs` holds the probability rows from row `probs_row0` of the (B * H * N, N) whole on.
 void run_item(const ItemView& it, const BiasSource& bias, const AttentionDims& dims, bool causal,
-              int64_t dpad, Workspace& ws, float* merged, float* probs) {
+              int64_t dpad, Workspace& ws, float* merged, float* probs, int64_t probs_row0) {
     const int64_t n = dims.tokens;
     const int64_t last_key = causal ? it.q0 + it.nq : n;
     const int64_t nblocks = (last_key + kBlockKeys - 1) / kBlockKeys;
@@ -105,7 +106,7 @@ void run_item(const ItemView& it, const BiasSource& bias, const AttentionDims& d
 
     const int64_t e = dims.embed;
     const int64_t hd = dims.head_dim;
-    for (int64_t r = 0; r < it.nq; ++r) {
+    for (int64_t r = 0; merged != nullptr && r < it.nq; ++r) {
         const float inv = 1.0f / ws.l[r];
         float* dst = merged + (it.b * n + it.q0 + r) * e + it.h * hd;
         const float* src = ws.o.data() + r * dpad;
@@ -118,7 +119,7 @@ void run_item(const ItemView& it, const BiasSource& bias, const AttentionDims& d
         return;
     }
     // Second pass with the final row maximum and sum: probabilities written directly.
-    float* prob_rows = probs + ((it.b * dims.heads + it.h) * n + it.q0) * n;
+    float* prob_rows = probs + ((it.b * dims.heads + it.h) * n + it.q0 - probs_row0) * n;
     for (int64_t kb = 0; kb < nblocks; ++kb) {
         const int64_t k0 = kb * kBlockKeys;
         score_block(it, bias, dims, causal, dpad, kb, ws, ws.sum.data());
@@ -191,10 +192,12 @@ void parallel_for(int64_t items, int64_t workers,
 
 void run_attention_kernel(PackedHeads& packed, const BiasSource& bias, const AttentionDims& dims,
                           bool causal, int threads, float* merged, float* probs,
-                          std::vector<KernelWorkspace>& spaces) {
+                          std::vector<KernelWorkspace>& spaces, const KernelSlice* slice) {
     const int64_t dpad = packed.dpad;
     const int64_t qblocks = (dims.tokens + kBlockQueries - 1) / kBlockQueries;
-    const int64_t items = dims.batch * dims.heads * qblocks;
+    const int64_t items = slice != nullptr ? slice->blocks : dims.batch * dims.heads * qblocks;
+    const int64_t probs_row0 =
+        slice != nullptr ? slice->bh * dims.tokens + slice->first_block * kBlockQueries : 0;
     const int64_t workers = worker_count(threads, items);
 
     // Buffers are sized here so that nothing inside a worker can throw. Their contents need
@@ -211,9 +214,10 @@ void run_attention_kernel(PackedHeads& packed, const BiasSource& bias, const Att
         ws.sum.resize(kBlockQueries);
     }
     parallel_for(items, workers, [&](int64_t id, int64_t worker) {
-        const int64_t bh = id / qblocks;
         // Last query blocks first: under a causal mask they are the longest.
-        const int64_t qb = qblocks - 1 - id % qblocks;
+        const int64_t bh = slice != nullptr ? slice->bh : id / qblocks;
+        const int64_t qb = slice != nullptr ? slice->first_block + slice->blocks - 1 - id
+                                            : qblocks - 1 - id % qblocks;
         ItemView it;
         it.b = bh / dims.heads;
         it.h = bh % dims.heads;
@@ -222,7 +226,8 @@ void run_attention_kernel(PackedHeads& packed, const BiasSource& bias, const Att
         it.q = packed.q_slab(bh) + it.q0 * dpad;
         it.kt = packed.kt_slab(bh);
         it.v = packed.v_slab(bh);
-        run_item(it, bias, dims, causal, dpad, spaces[static_cast<size_t>(worker)], merged, probs);
+        run_item(it, bias, dims, causal, dpad, spaces[static_cast<size_t>(worker)], merged, probs,
+                 probs_row0);
     });
 }
 

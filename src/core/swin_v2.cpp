@@ -86,48 +86,94 @@ FloatTensor cpb_table(const CpbMlp& mlp, int64_t window_h, int64_t window_w, int
     return table;
 }
 
-FloatTensor swin_v2_attention(const FloatTensor& x, const AttentionWeights& weights,
-                              const FloatTensor& logit_scale, const EntryIndex& index,
-                              const AttentionConfig& config, FloatTensor* probs) {
-    const detail::AttentionDims dims = detail::check_attention_inputs(x, weights, index, config);
-    const int64_t nb = dims.batch;
-    const int64_t n = dims.tokens;
-    const int64_t e = dims.embed;
-    const int64_t nh = dims.heads;
-    const int64_t hd = dims.head_dim;
-    if (logit_scale.size() != nh) {
-        throw Error(fmt::format("logit_scale has shape {}, expected {} values (one per head)",
-                                shape_string(logit_scale.shape()), nh));
+namespace {
+
+// One window's cosine attention in double: for every head of `heads`, each query row's
+// probabilities go to on_row(h, i, row); with `merged` (N, E) not null, the heads' outputs
+// are written there too.
+class V2Window {
+public:
+    V2Window(const detail::AttentionDims& dims, const AttentionWeights& weights,
+             const FloatTensor& logit_scale, const EntryIndex& index, bool causal)
+        : dims_(dims), weights_(weights), index_(index), causal_(causal),
+          scale_(static_cast<size_t>(dims.heads)),
+          qkv_(static_cast<size_t>(dims.tokens * 3 * dims.embed)),
+          row_(static_cast<size_t>(dims.tokens)) {
+        const int64_t nh = dims.heads;
+        if (logit_scale.size() != nh) {
+            throw Error(fmt::format("logit_scale has shape {}, expected {} values (one per head)",
+                                    shape_string(logit_scale.shape()), nh));
+        }
+        if (const int64_t i = first_non_finite(logit_scale.data(), nh); i < nh) {
+            throw Error(fmt::format("logit_scale holds a non-finite value at flat index {}", i));
+        }
+        for (int64_t h = 0; h < nh; ++h) {
+            scale_[h] = std::exp(std::min<double>(logit_scale[h], std::log(100.0)));
+        }
     }
-    if (const int64_t i = first_non_finite(logit_scale.data(), nh); i < nh) {
-        throw Error(fmt::format("logit_scale holds a non-finite value at flat index {}", i));
+
+    template <typename OnRow>
+    void run(const float* xb, const std::vector<int64_t>& heads, const OnRow& on_row,
+             double* merged) {
+        project(xb);
+        const int64_t n = dims_.tokens;
+        const int64_t e = dims_.embed;
+        const int64_t hd = dims_.head_dim;
+        for (const int64_t h : heads) {
+            for (int64_t i = 0; i < n; ++i) {
+                double mx = -HUGE_VAL;
+                for (int64_t j = 0; j < n; ++j) {
+                    double dot = 0;
+                    for (int64_t c = 0; c < hd; ++c) {
+                        dot += qkv_[i * 3 * e + h * hd + c] * qkv_[j * 3 * e + e + h * hd + c];
+                    }
+                    row_[j] = causal_ && j > i
+                                  ? -HUGE_VAL
+                                  : dot * scale_[h] + weights_.table.at(index_(i, j), h);
+                    mx = std::max(mx, row_[j]);
+                }
+                double sum = 0;
+                for (int64_t j = 0; j < n; ++j) {
+                    row_[j] = std::exp(row_[j] - mx);
+                    sum += row_[j];
+                }
+                for (int64_t j = 0; j < n; ++j) {
+                    row_[j] /= sum;
+                }
+                on_row(h, i, row_.data());
+                if (merged == nullptr) {
+                    continue;
+                }
+                for (int64_t c = 0; c < hd; ++c) {
+                    double acc = 0;
+                    for (int64_t j = 0; j < n; ++j) {
+                        acc += row_[j] * qkv_[j * 3 * e + 2 * e + h * hd + c];
+                    }
+                    merged[i * e + h * hd + c] = acc;
+                }
+            }
+        }
     }
-    std::vector<double> scale(static_cast<size_t>(nh));
-    for (int64_t h = 0; h < nh; ++h) {
-        scale[h] = std::exp(std::min<double>(logit_scale[h], std::log(100.0)));
-    }
-    FloatTensor out({nb, n, e});
-    if (probs != nullptr) {
-        *probs = FloatTensor({nb, nh, n, n});
-    }
-    std::vector<double> qkv(static_cast<size_t>(n * 3 * e));
-    std::vector<double> merged(static_cast<size_t>(n * e));
-    std::vector<double> row(static_cast<size_t>(n));
-    for (int64_t b = 0; b < nb; ++b) {
-        const float* xb = x.data() + b * n * e;
+
+private:
+    // qkv of the window's tokens, q and k of each head normalised to unit length.
+    void project(const float* xb) {
+        const int64_t n = dims_.tokens;
+        const int64_t e = dims_.embed;
+        const int64_t hd = dims_.head_dim;
         for (int64_t t = 0; t < n; ++t) {
             for (int64_t o = 0; o < 3 * e; ++o) {
                 // Swin V2 keeps no key bias: torchvision zeroes that third of qkv.bias.
-                double acc = o >= e && o < 2 * e ? 0.0 : weights.qkv_bias[o];
+                double acc = o >= e && o < 2 * e ? 0.0 : weights_.qkv_bias[o];
                 for (int64_t c = 0; c < e; ++c) {
-                    acc += static_cast<double>(xb[t * e + c]) * weights.qkv_weight.at(o, c);
+                    acc += static_cast<double>(xb[t * e + c]) * weights_.qkv_weight.at(o, c);
                 }
-                qkv[t * 3 * e + o] = acc;
+                qkv_[t * 3 * e + o] = acc;
             }
             // F.normalize(dim=-1, eps=1e-12) of each head's q and k.
             for (int64_t part = 0; part < 2; ++part) {
-                for (int64_t h = 0; h < nh; ++h) {
-                    double* p = qkv.data() + t * 3 * e + part * e + h * hd;
+                for (int64_t h = 0; h < dims_.heads; ++h) {
+                    double* p = qkv_.data() + t * 3 * e + part * e + h * hd;
                     double norm = 0;
                     for (int64_t c = 0; c < hd; ++c) {
                         norm += p[c] * p[c];
@@ -139,39 +185,48 @@ FloatTensor swin_v2_attention(const FloatTensor& x, const AttentionWeights& weig
                 }
             }
         }
-        for (int64_t h = 0; h < nh; ++h) {
-            for (int64_t i = 0; i < n; ++i) {
-                double mx = -HUGE_VAL;
-                for (int64_t j = 0; j < n; ++j) {
-                    double dot = 0;
-                    for (int64_t c = 0; c < hd; ++c) {
-                        dot += qkv[i * 3 * e + h * hd + c] * qkv[j * 3 * e + e + h * hd + c];
-                    }
-                    row[j] = config.causal && j > i
-                                 ? -HUGE_VAL
-                                 : dot * scale[h] + weights.table.at(index(i, j), h);
-                    mx = std::max(mx, row[j]);
+    }
+
+    const detail::AttentionDims& dims_;
+    const AttentionWeights& weights_;
+    const EntryIndex& index_;
+    bool causal_;
+    std::vector<double> scale_;
+    std::vector<double> qkv_;
+    std::vector<double> row_;
+};
+
+} // namespace
+
+FloatTensor swin_v2_attention(const FloatTensor& x, const AttentionWeights& weights,
+                              const FloatTensor& logit_scale, const EntryIndex& index,
+                              const AttentionConfig& config, FloatTensor* probs) {
+    const detail::AttentionDims dims = detail::check_attention_inputs(x, weights, index, config);
+    const int64_t nb = dims.batch;
+    const int64_t n = dims.tokens;
+    const int64_t e = dims.embed;
+    const int64_t nh = dims.heads;
+    V2Window window(dims, weights, logit_scale, index, config.causal);
+    FloatTensor out({nb, n, e});
+    if (probs != nullptr) {
+        *probs = FloatTensor({nb, nh, n, n});
+    }
+    std::vector<int64_t> heads(static_cast<size_t>(nh));
+    for (int64_t h = 0; h < nh; ++h) {
+        heads[h] = h;
+    }
+    std::vector<double> merged(static_cast<size_t>(n * e));
+    for (int64_t b = 0; b < nb; ++b) {
+        window.run(
+            x.data() + b * n * e, heads,
+            [&](int64_t h, int64_t i, const double* row) {
+                if (probs != nullptr) {
+                    float* dst = probs->data() + ((b * nh + h) * n + i) * n;
+                    std::transform(row, row + n, dst,
+                                   [](double p) { return static_cast<float>(p); });
                 }
-                double sum = 0;
-                for (int64_t j = 0; j < n; ++j) {
-                    row[j] = std::exp(row[j] - mx);
-                    sum += row[j];
-                }
-                for (int64_t j = 0; j < n; ++j) {
-                    row[j] /= sum;
-                    if (probs != nullptr) {
-                        (*probs)[((b * nh + h) * n + i) * n + j] = static_cast<float>(row[j]);
-                    }
-                }
-                for (int64_t c = 0; c < hd; ++c) {
-                    double acc = 0;
-                    for (int64_t j = 0; j < n; ++j) {
-                        acc += row[j] * qkv[j * 3 * e + 2 * e + h * hd + c];
-                    }
-                    merged[i * e + h * hd + c] = acc;
-                }
-            }
-        }
+            },
+            merged.data());
         for (int64_t t = 0; t < n; ++t) {
             for (int64_t o = 0; o < e; ++o) {
                 double acc = weights.proj_bias[o];
@@ -183,6 +238,30 @@ FloatTensor swin_v2_attention(const FloatTensor& x, const AttentionWeights& weig
         }
     }
     return out;
+}
+
+void swin_v2_probabilities(const FloatTensor& x, const AttentionWeights& weights,
+                           const FloatTensor& logit_scale, const EntryIndex& index,
+                           const AttentionConfig& config, const std::vector<int64_t>& heads,
+                           const ProbabilityRows& sink) {
+    const detail::AttentionDims dims = detail::check_attention_inputs(x, weights, index, config);
+    for (const int64_t h : heads) {
+        if (h < 0 || h >= dims.heads) {
+            throw UsageError(
+                fmt::format("head {} is out of range: expected 0 to {}", h, dims.heads - 1));
+        }
+    }
+    V2Window window(dims, weights, logit_scale, index, config.causal);
+    const int64_t n = dims.tokens;
+    std::vector<float> row(static_cast<size_t>(n));
+    window.run(
+        x.data(), heads,
+        [&](int64_t h, int64_t i, const double* values) {
+            std::transform(values, values + n, row.begin(),
+                           [](double p) { return static_cast<float>(p); });
+            sink(h, i, 1, row.data());
+        },
+        nullptr);
 }
 
 } // namespace rpb

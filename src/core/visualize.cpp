@@ -352,28 +352,61 @@ LineFigure bias_distance_plot(const Scheme& scheme, const FloatTensor& table,
 
 HeatmapSpec attention_heatmap(const FloatTensor& probs, std::optional<int64_t> head,
                               std::string_view description, CellMeaning* cells,
-                              const Scheme* scheme) {
+                              const Scheme* scheme, const DrawSize& size) {
     if (probs.rank() != 4 || probs.size() == 0) {
         throw Error(fmt::format("attention probabilities of shape {}: expected a non-empty "
                                 "(batch, heads, queries, keys) tensor",
                                 shape_string(probs.shape())));
     }
-    const int64_t n = probs.dim(2) * probs.dim(3);
+    const int64_t queries = probs.dim(2);
+    const int64_t keys = probs.dim(3);
+    const ProbabilitySource rows_of_batch0 = [&](const std::vector<int64_t>& heads,
+                                                 const ProbabilityRows& sink) {
+        for (const int64_t h : heads) {
+            sink(h, 0, queries, probs.data() + h * queries * keys);
+        }
+    };
+    return attention_heatmap(rows_of_batch0, probs.dim(1), queries, keys, head, description, size,
+                             cells, scheme);
+}
+
+HeatmapSpec attention_heatmap(const ProbabilitySource& source, int64_t heads, int64_t queries,
+                              int64_t keys, std::optional<int64_t> head,
+                              std::string_view description, const DrawSize& size,
+                              CellMeaning* cells, const Scheme* scheme) {
+    const std::vector<int64_t> drawn = selected_heads(head, heads);
     HeatmapSpec spec;
     spec.title = std::string(description);
     spec.scale = ValueScale::linear;
     spec.value_label = "probability";
-    for (const int64_t h : selected_heads(head, probs.dim(1))) {
-        std::vector<float> values(probs.data() + h * n, probs.data() + (h + 1) * n);
-        spec.panels.push_back(
-            {head_title(h), FloatTensor({probs.dim(2), probs.dim(3)}, std::move(values))});
+    apply_size(spec, size);
+    for (const int64_t h : drawn) {
+        spec.panels.push_back({head_title(h), {}});
     }
+    HeatmapReducer reducer(std::move(spec), queries, keys, {0, 1});
+    // The rows of each drawn head, in order: the reducer checks the count, this the order.
+    size_t panel = 0;
+    int64_t next_row = 0;
+    source(drawn, [&](int64_t h, int64_t first_row, int64_t rows, const float* values) {
+        if (next_row == queries) {
+            ++panel;
+            next_row = 0;
+        }
+        if (panel >= drawn.size() || h != drawn[panel] || first_row != next_row || rows < 0 ||
+            rows > queries - next_row) {
+            throw Error(fmt::format("attention probabilities: rows [{}, {}) of head {} arrived "
+                                    "out of order",
+                                    first_row, first_row + rows, h));
+        }
+        reducer.add_values(panel, values, rows * keys);
+        next_row += rows;
+    });
     if (cells != nullptr) {
-        const bool fits = scheme != nullptr && scheme->num_queries() == probs.dim(2) &&
-                          scheme->num_keys() == probs.dim(3);
+        const bool fits =
+            scheme != nullptr && scheme->num_queries() == queries && scheme->num_keys() == keys;
         *cells = fits ? pair_meaning(*scheme) : CellMeaning{};
     }
-    return spec;
+    return reducer.finish();
 }
 
 } // namespace rpb

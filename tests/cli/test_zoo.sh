@@ -57,6 +57,11 @@ attn_case "torchscale shared table" torchscale.safetensors encoder.layers.1.self
 # Swin V2 probabilities sum to one; many windows go through the same path
 expect_ok attn --weights "$Z/tv_swin_v2.safetensors" --prefix features.3.0.attn --batch 3 -o "$WORK/v2.npy" --probs "$WORK/p.npy"
 expect_eq "v2 shapes" "$(npy_shape "$WORK/v2.npy") $(npy_shape "$WORK/p.npy")" "'shape': (3, 64, 32) 'shape': (3, 4, 64, 64)"
+# visualize --what attn of the V2 block draws those probabilities of batch 0, bit for bit
+expect_ok visualize --what attn --weights "$Z/tv_swin_v2.safetensors" --prefix features.3.0.attn --batch 3 -o "$WORK/v2.html"
+expect_ok visualize --input "$WORK/p.npy" -o "$WORK/v2_input.html"
+expect_eq "v2 attention drawn" "$(grep -o '"values":"[^"]*"' "$WORK/v2.html" | md5sum)" \
+    "$(grep -o '"values":"[^"]*"' "$WORK/v2_input.html" | md5sum)"
 expect_ok attn --weights "$Z/rpbtool_vit.safetensors" --prefix blocks.1.attn -o "$WORK/vit.npy"
 expect_eq "rpbtool vit tokens" "$(npy_shape "$WORK/vit.npy")" "'shape': (1, 17, 16)"
 
