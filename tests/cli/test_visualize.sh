@@ -87,24 +87,39 @@ expect_ok visualize --qlen 4096 --heads 12 -o "$WORK/t5_4096.png"
 expect_png "t5 4096 x 12 heads" "$WORK/t5_4096.png"
 expect_within "t5 4096 x 12 heads" "$WORK/t5_4096.png" 4096
 
+# Peak memory of the command run last under timed, from /usr/bin/time -v's report.
+# expect_rss_below WHAT KB SANITIZER_KB: a sanitizer build adds its shadow memory and allocator
+# quarantine (about 130 MB in all here), so it gets the second bound.
+timed() {
+    if [ -x /usr/bin/time ]; then
+        /usr/bin/time -v "$@" 2>"$WORK/time.txt"
+    else
+        "$@" 2>"$WORK/time.txt"
+    fi
+}
+expect_rss_below() {
+    if [ ! -x /usr/bin/time ]; then
+        echo "note: /usr/bin/time is missing (Debian package time): $1: the memory bound is not checked"
+        return
+    fi
+    local rss_kb bound_kb=$2
+    rss_kb=$(sed -n 's/.*Maximum resident set size (kbytes): //p' "$WORK/time.txt")
+    grep -qa __asan_init "$RPBTOOL" && bound_kb=$3
+    if [ -n "$rss_kb" ] && [ "$rss_kb" -lt "$bound_kb" ]; then
+        pass
+    else
+        fail "$1 used ${rss_kb:-?} kB (want < $bound_kb): $(cat "$WORK/time.txt")"
+    fi
+}
+
 # The attention of 12 heads over 4096 tokens (201 M probabilities, 805 MB) is computed a few
 # query blocks at a time and reduced as it comes: the peak RSS stays far below the
 # probabilities' size. (Measured: 130 MB here; 175 MB for 8192 tokens, mostly the input
 # and its projections.)
-if [ -x /usr/bin/time ]; then
-    /usr/bin/time -v "$RPBTOOL" visualize --what attn --qlen 4096 --heads 12 --embed-dim 768 \
-        -o "$WORK/attn_4096.png" 2>"$WORK/time.txt"
-    expect_png "attn 4096 x 12 heads" "$WORK/attn_4096.png"
-    expect_within "attn 4096 x 12 heads" "$WORK/attn_4096.png" 4096
-    rss_kb=$(sed -n 's/.*Maximum resident set size (kbytes): //p' "$WORK/time.txt")
-    bound_kb=160000
-    grep -qa __asan_init "$RPBTOOL" && bound_kb=300000
-    if [ -n "$rss_kb" ] && [ "$rss_kb" -lt "$bound_kb" ]; then
-        pass
-    else
-        fail "visualize --what attn --qlen 4096 --heads 12 used ${rss_kb:-?} kB (want < $bound_kb)"
-    fi
-fi
+timed "$RPBTOOL" visualize --what attn --qlen 4096 --heads 12 --embed-dim 768 -o "$WORK/attn_4096.png"
+expect_png "attn 4096 x 12 heads" "$WORK/attn_4096.png"
+expect_within "attn 4096 x 12 heads" "$WORK/attn_4096.png" 4096
+expect_rss_below "visualize --what attn --qlen 4096 --heads 12" 160000 300000
 
 # What --what attn draws is what `attn --probs` writes for batch 0, bit for bit: the values the
 # pages embed (float32, base64) agree with those of the same probabilities drawn as an --input.
@@ -124,27 +139,14 @@ done
 rm -f "$WORK"/attn_*.npy "$WORK"/attn_*.html
 
 # A (4, 4096, 4096) float32 array (268 MB) piped through standard input is drawn in memory
-# bounded by the picture: the peak RSS stays far below the array's size. (Measured: about
-# 27 MB here, 68 MB for a (12, 8192, 8192) pipe of 3.2 GB.)
-if [ -x /usr/bin/time ]; then
-    "$RPBTOOL" bias --qlen 4096 --heads 4 --format npy -o - |
-        /usr/bin/time -v "$RPBTOOL" visualize --input - -o "$WORK/piped.png" 2>"$WORK/time.txt"
-    expect_eq "big pipe status" "${PIPESTATUS[*]}" "0 0"
-    expect_png "big pipe" "$WORK/piped.png"
-    expect_within "big pipe" "$WORK/piped.png" 4096
-    rss_kb=$(sed -n 's/.*Maximum resident set size (kbytes): //p' "$WORK/time.txt")
-    # A sanitizer build adds its shadow memory and allocator quarantine (about 130 MB in
-    # all here): it is held to less than the array itself, 262,144 kB.
-    bound_kb=120000
-    grep -qa __asan_init "$RPBTOOL" && bound_kb=200000
-    if [ -n "$rss_kb" ] && [ "$rss_kb" -lt "$bound_kb" ]; then
-        pass
-    else
-        fail "visualize of a 268 MB pipe used ${rss_kb:-?} kB (want < $bound_kb): $(cat "$WORK/time.txt")"
-    fi
-else
-    echo "note: /usr/bin/time is missing (Debian package time): the memory bound is not checked"
-fi
+# bounded by the picture: the peak RSS stays far below the array's size (262,144 kB, also
+# under a sanitizer). (Measured: about 27 MB here, 68 MB for a (12, 8192, 8192) pipe of 3.2 GB.)
+"$RPBTOOL" bias --qlen 4096 --heads 4 --format npy -o - |
+    timed "$RPBTOOL" visualize --input - -o "$WORK/piped.png"
+expect_eq "big pipe status" "${PIPESTATUS[*]}" "0 0"
+expect_png "big pipe" "$WORK/piped.png"
+expect_within "big pipe" "$WORK/piped.png" 4096
+expect_rss_below "visualize of a 268 MB pipe" 120000 200000
 # The same array from a file gives the same cells (only the title names the origin).
 "$RPBTOOL" bias --qlen 512 --heads 2 -o "$WORK/b512.npy"
 "$RPBTOOL" visualize --input "$WORK/b512.npy" -o "$WORK/b512_file.png"
