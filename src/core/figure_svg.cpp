@@ -1,4 +1,5 @@
 // write_svg(): the figure as SVG 1.1 in the same layout as rasterize's pixels.
+#include "markup_escape.hpp"
 #include "rpb/figure.hpp"
 #include "rpb/png.hpp"
 
@@ -31,39 +32,8 @@ std::string num(double v) {
     return s;
 }
 
-std::string escape(std::string_view text) {
-    std::string out;
-    for (const char32_t c : decode_utf8(text)) {
-        switch (c) {
-        case '<':
-            out += "&lt;";
-            break;
-        case '>':
-            out += "&gt;";
-            break;
-        case '&':
-            out += "&amp;";
-            break;
-        case '"':
-            out += "&quot;";
-            break;
-        default:
-            // XML 1.0 forbids most control characters even as references: show them as
-            // U+FFFD, as the raster's missing glyph shows them.
-            if (c < 0x20 || c == 0xFFFE || c == 0xFFFF) {
-                out += "\xEF\xBF\xBD";
-            } else if (c < 0x80) {
-                out += static_cast<char>(c);
-            } else {
-                out += fmt::format("&#x{:X};", static_cast<uint32_t>(c));
-            }
-        }
-    }
-    return out;
-}
-
 std::string tag_attribute(const std::string& tag) {
-    return tag.empty() ? "" : fmt::format(" class=\"{}\"", escape(tag));
+    return tag.empty() ? "" : fmt::format(" class=\"{}\"", detail::escape_markup(tag));
 }
 
 std::string base64(const std::string& bytes) {
@@ -140,7 +110,7 @@ void write_text(std::string& out, const Text& t, const std::string& tag) {
     out += fmt::format("<text{} x=\"{}\" y=\"{}\" font-size=\"{}\" fill=\"{}\"{}{}>{}</text>\n",
                        tag_attribute(tag), num(t.x), num(t.y), num(t.size), colour(t.colour),
                        t.anchor == Anchor::start ? "" : fmt::format(" text-anchor=\"{}\"", anchor),
-                       rotate, escape(t.text));
+                       rotate, detail::escape_markup(t.text));
 }
 
 void write_line(std::string& out, const Polyline& p, const std::string& tag) {

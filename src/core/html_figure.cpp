@@ -1,5 +1,6 @@
 #include "rpb/html_figure.hpp"
 
+#include "markup_escape.hpp"
 #include "rpb/error.hpp"
 
 #include <algorithm>
@@ -149,29 +150,6 @@ std::string short_name(const std::string& given, const std::string& label) {
     }
     const size_t at = label.find(" = ");
     return at == std::string::npos || at == 0 ? label : label.substr(0, at);
-}
-
-std::string html_escape(std::string_view text) {
-    std::string out;
-    for (const char c : text) {
-        switch (c) {
-        case '<':
-            out += "&lt;";
-            break;
-        case '>':
-            out += "&gt;";
-            break;
-        case '&':
-            out += "&amp;";
-            break;
-        case '"':
-            out += "&quot;";
-            break;
-        default:
-            out += c;
-        }
-    }
-    return out;
 }
 
 // JSON that may stand inside <script>: no '<' at all, so neither "</script" nor "<!--".
@@ -326,7 +304,7 @@ std::string html_page(const HeatmapSpec& spec, const CellMeaning& cells, const H
     page += "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n";
     page += "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n";
     page += fmt::format("<title>{}</title>\n",
-                        html_escape(spec.title.empty() ? "rpbtool figure" : spec.title));
+                        detail::escape_markup(spec.title.empty() ? "rpbtool figure" : spec.title));
     page += fmt::format("<style>\n{}</style>\n</head>\n<body>\n", detail::html_figure_style);
     page += "<noscript>This page draws its figure with JavaScript.</noscript>\n";
     page += "<script type=\"application/json\" id=\"rpb-data\">";
