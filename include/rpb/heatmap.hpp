@@ -108,6 +108,11 @@ struct RenderInfo {
 /// cell_px or a non-positive bound. Fills `info` when given.
 Figure heatmap_figure(const HeatmapSpec& spec, RenderInfo* info = nullptr);
 
+/// Throws rpb::Error unless `spec` has panels, each 2-d, not empty, all of one shape and
+/// holding finite values only (naming the panel, and the position of a bad value): what every
+/// drawing of a spec (PNG, SVG, page) requires of its panels.
+void check_panels(const HeatmapSpec& spec);
+
 /// rasterize(heatmap_figure(spec, info), 1).
 Image render_heatmap(const HeatmapSpec& spec, RenderInfo* info = nullptr);
 

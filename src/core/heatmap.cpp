@@ -9,6 +9,37 @@
 
 namespace rpb {
 
+void check_panels(const HeatmapSpec& spec) {
+    if (spec.panels.empty()) {
+        throw Error("no panels to draw; give at least one 2-d tensor");
+    }
+    const Panel& first = spec.panels.front();
+    for (const Panel& panel : spec.panels) {
+        const FloatTensor& v = panel.values;
+        if (v.rank() != 2) {
+            throw Error(fmt::format("panel '{}' has shape {}; a panel must be 2-d (rows, cols)",
+                                    panel.title, shape_string(v.shape())));
+        }
+        if (v.size() == 0) {
+            throw Error(fmt::format("panel '{}' is empty (shape {}); nothing to draw", panel.title,
+                                    shape_string(v.shape())));
+        }
+        if (v.shape() != first.values.shape()) {
+            throw Error(fmt::format("panel '{}' has shape {} but panel '{}' has {}; all panels "
+                                    "must share one shape",
+                                    panel.title, shape_string(v.shape()), first.title,
+                                    shape_string(first.values.shape())));
+        }
+        for (int64_t i = 0; i < v.size(); ++i) {
+            if (!std::isfinite(v[i])) {
+                throw Error(fmt::format("panel '{}' holds {} at ({}, {}); only finite values "
+                                        "can be drawn",
+                                        panel.title, v[i], i / v.dim(1), i % v.dim(1)));
+            }
+        }
+    }
+}
+
 namespace {
 
 constexpr Rgb kInk{34, 34, 34};
@@ -44,11 +75,8 @@ void validate_sizes(const HeatmapSpec& spec) {
 
 void validate(const HeatmapSpec& spec) {
     validate_sizes(spec);
-    if (spec.panels.empty()) {
-        throw Error("no panels to draw; give at least one 2-d tensor");
-    }
-    const Panel& first = spec.panels.front();
-    if (spec.reduced) {
+    if (spec.reduced && !spec.panels.empty()) {
+        const Panel& first = spec.panels.front();
         const PreReduced& r = *spec.reduced;
         const Shape cells{(r.rows + r.k - 1) / std::max<int64_t>(r.k, 1),
                           (r.cols + r.k - 1) / std::max<int64_t>(r.k, 1)};
@@ -59,30 +87,7 @@ void validate(const HeatmapSpec& spec) {
                                     r.k, shape_string(cells)));
         }
     }
-    for (const Panel& panel : spec.panels) {
-        const FloatTensor& v = panel.values;
-        if (v.rank() != 2) {
-            throw Error(fmt::format("panel '{}' has shape {}; a panel must be 2-d (rows, cols)",
-                                    panel.title, shape_string(v.shape())));
-        }
-        if (v.size() == 0) {
-            throw Error(fmt::format("panel '{}' is empty (shape {}); nothing to draw", panel.title,
-                                    shape_string(v.shape())));
-        }
-        if (v.shape() != first.values.shape()) {
-            throw Error(fmt::format("panel '{}' has shape {} but panel '{}' has {}; all panels "
-                                    "must share one shape",
-                                    panel.title, shape_string(v.shape()), first.title,
-                                    shape_string(first.values.shape())));
-        }
-        for (int64_t i = 0; i < v.size(); ++i) {
-            if (!std::isfinite(v[i])) {
-                throw Error(fmt::format("panel '{}' holds {} at ({}, {}); only finite values "
-                                        "can be drawn",
-                                        panel.title, v[i], i / v.dim(1), i % v.dim(1)));
-            }
-        }
-    }
+    check_panels(spec);
 }
 
 Range value_range(const HeatmapSpec& spec) {

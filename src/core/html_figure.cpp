@@ -24,31 +24,7 @@ void validate(const HeatmapSpec& spec, const HtmlBounds& bounds) {
                                      "both must be positive",
                                      bounds.max_cells, bounds.max_side));
     }
-    if (spec.panels.empty()) {
-        throw Error("no panels to draw; give at least one 2-d tensor");
-    }
-    const Panel& first = spec.panels.front();
-    for (const Panel& panel : spec.panels) {
-        const FloatTensor& v = panel.values;
-        if (v.rank() != 2 || v.size() == 0) {
-            throw Error(fmt::format("panel '{}' has shape {}; a panel must be 2-d (rows, cols) "
-                                    "and not empty",
-                                    panel.title, shape_string(v.shape())));
-        }
-        if (v.shape() != first.values.shape()) {
-            throw Error(fmt::format("panel '{}' has shape {} but panel '{}' has {}; all panels "
-                                    "must share one shape",
-                                    panel.title, shape_string(v.shape()), first.title,
-                                    shape_string(first.values.shape())));
-        }
-        for (int64_t i = 0; i < v.size(); ++i) {
-            if (!std::isfinite(v[i])) {
-                throw Error(fmt::format("panel '{}' holds {} at ({}, {}); only finite values "
-                                        "can be drawn",
-                                        panel.title, v[i], i / v.dim(1), i % v.dim(1)));
-            }
-        }
-    }
+    check_panels(spec);
 }
 
 int64_t ceil_div(int64_t a, int64_t b) {
