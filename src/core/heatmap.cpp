@@ -1,5 +1,6 @@
 #include "rpb/heatmap.hpp"
 
+#include "block_value.hpp"
 #include "rpb/error.hpp"
 
 #include <algorithm>
@@ -450,23 +451,6 @@ Layout choose_layout(const HeatmapSpec& spec, const Range& range) {
     }
 }
 
-// The value a drawn cell shows: the top-left id of its block, or the block's mean.
-double block_value(const HeatmapSpec& spec, const FloatTensor& v, int64_t bi, int64_t bj,
-                   int64_t k) {
-    if (spec.scale == ValueScale::ids || k == 1) {
-        return v.at(bi * k, bj * k);
-    }
-    const int64_t i1 = std::min((bi + 1) * k, v.dim(0));
-    const int64_t j1 = std::min((bj + 1) * k, v.dim(1));
-    double sum = 0;
-    for (int64_t i = bi * k; i < i1; ++i) {
-        for (int64_t j = bj * k; j < j1; ++j) {
-            sum += v.at(i, j);
-        }
-    }
-    return sum / static_cast<double>((i1 - bi * k) * (j1 - bj * k));
-}
-
 // Every coordinate is within the figure once the png size check has passed.
 int to_int(int64_t v) {
     return static_cast<int>(v);
@@ -507,7 +491,9 @@ void draw_panel(Figure& fig, const HeatmapSpec& spec, const Colormap& cmap, cons
     cells.cells.reserve(static_cast<size_t>(cells.rows * cells.cols));
     for (int64_t bi = 0; bi < cells.rows; ++bi) {
         for (int64_t bj = 0; bj < cells.cols; ++bj) {
-            const double v = block_value(spec, panel.values, bi, bj, k);
+            const double v =
+                detail::block_value(panel.values, bi, bj, k, spec.scale == ValueScale::ids,
+                                    [](int64_t, int64_t) { return 1.0; });
             cells.cells.push_back(cmap(normalise(spec, range, v)));
         }
     }

@@ -1,5 +1,6 @@
 #include "rpb/html_figure.hpp"
 
+#include "block_value.hpp"
 #include "markup_escape.hpp"
 #include "rpb/error.hpp"
 
@@ -55,28 +56,6 @@ struct SourceMap {
         return static_cast<double>(std::min(k0, rows - i * k0) * std::min(k0, cols - j * k0));
     }
 };
-
-// One embedded cell: the top-left id of its block of m x m panel cells, or the mean of the
-// values they cover (as the PNG draws: with pre-reduced cells, their means weighted by how
-// many values each covers, which is the mean of the values).
-float block_value(const FloatTensor& v, const SourceMap& map, int64_t bi, int64_t bj, int64_t m,
-                  bool ids) {
-    if (ids || m == 1) {
-        return v.at(bi * m, bj * m);
-    }
-    const int64_t i1 = std::min((bi + 1) * m, v.dim(0));
-    const int64_t j1 = std::min((bj + 1) * m, v.dim(1));
-    double sum = 0;
-    double count = 0;
-    for (int64_t i = bi * m; i < i1; ++i) {
-        for (int64_t j = bj * m; j < j1; ++j) {
-            const double w = map.weight(i, j);
-            sum += w * v.at(i, j);
-            count += w;
-        }
-    }
-    return static_cast<float>(sum / count);
-}
 
 // The panel grid as the PNG lays it out: near-square, preferring a column count that fills
 // the last row; explicit slots may leave gaps.
@@ -207,7 +186,10 @@ std::string html_page(const HeatmapSpec& spec, const CellMeaning& cells, const H
         }
         for (int64_t bi = 0; bi < drawn_rows; ++bi) {
             for (int64_t bj = 0; bj < drawn_cols; ++bj) {
-                drawn.push_back(block_value(panel.values, map, bi, bj, m, ids));
+                drawn.push_back(static_cast<float>(
+                    detail::block_value(panel.values, bi, bj, m, ids, [&map](int64_t i, int64_t j) {
+                        return map.weight(i, j);
+                    })));
             }
         }
     }
