@@ -85,6 +85,13 @@ double cross_entropy_rows(const float* logits, const int32_t* labels, int64_t ro
                           int64_t batch_size, int64_t classes, float label_smoothing,
                           float* dlogits, float* row_loss);
 
+/// Throws rpb::Error "label L of image I is past the model's K classes" for the first of
+/// labels[0, count) outside [0, classes): checked before a loss reads them.
+void check_labels(const int32_t* labels, int64_t count, int64_t classes);
+
+/// The class a row of logits predicts: the first index of its largest value (torch.argmax).
+int64_t predicted_class(const float* logits, int64_t classes);
+
 /// y[i] += x[i] for n values (residual connections).
 void add_inplace(ThreadPool& pool, float* y, const float* x, int64_t n);
 

@@ -29,12 +29,7 @@ EvalResult evaluate(ThreadPool& pool, const ViT& model, const ImageSet& set, int
                                 set.width, c.in_chans, c.image_h, c.image_w));
     }
     const int64_t k = c.num_classes;
-    for (int64_t i = 0; i < set.count; ++i) {
-        if (set.labels[static_cast<size_t>(i)] < 0 || set.labels[static_cast<size_t>(i)] >= k) {
-            throw Error(fmt::format("label {} of image {} is past the model's {} classes",
-                                    set.labels[static_cast<size_t>(i)], i, k));
-        }
-    }
+    nn::check_labels(set.labels.data(), set.count, k);
     EvalResult result;
     result.images = set.count;
     result.confusion.assign(static_cast<size_t>(k), std::vector<int64_t>(static_cast<size_t>(k)));
@@ -52,8 +47,7 @@ EvalResult evaluate(ThreadPool& pool, const ViT& model, const ImageSet& set, int
         nn::cross_entropy_forward_backward(out.data(), labels, n, k, 0.0f, nullptr,
                                            row_loss.data());
         for (int64_t i = 0; i < n; ++i) {
-            const float* z = out.data() + i * k;
-            const auto predicted = std::max_element(z, z + k) - z;
+            const int64_t predicted = nn::predicted_class(out.data() + i * k, k);
             result.confusion[static_cast<size_t>(labels[i])][static_cast<size_t>(predicted)] += 1;
             result.correct += predicted == labels[i] ? 1 : 0;
             loss_sum += static_cast<double>(row_loss[static_cast<size_t>(i)]);

@@ -4,10 +4,12 @@
 #include "rpb/nn.hpp"
 
 #include "kernel_dispatch.hpp"
+#include "rpb/error.hpp"
 #include "rpb/gemm.hpp"
 
 #include <algorithm>
 #include <cmath>
+#include <fmt/format.h>
 #include <optional>
 #include <vector>
 
@@ -327,6 +329,19 @@ double cross_entropy_forward_backward(const float* logits, const int32_t* labels
     return cross_entropy_rows(logits, labels, batch, batch, classes, label_smoothing, dlogits,
                               row_loss) /
            static_cast<double>(batch);
+}
+
+void check_labels(const int32_t* labels, int64_t count, int64_t classes) {
+    for (int64_t i = 0; i < count; ++i) {
+        if (labels[i] < 0 || labels[i] >= classes) {
+            throw Error(fmt::format("label {} of image {} is past the model's {} classes",
+                                    labels[i], i, classes));
+        }
+    }
+}
+
+int64_t predicted_class(const float* logits, int64_t classes) {
+    return std::max_element(logits, logits + classes) - logits;
 }
 
 double cross_entropy_rows(const float* logits, const int32_t* labels, int64_t batch,

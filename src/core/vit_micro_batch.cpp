@@ -43,12 +43,7 @@ ViT::BatchLoss ViT::loss_and_gradients(ThreadPool& pool, const uint8_t* images,
                                        float* grads, float* logits) const {
     const ViTConfig& c = config_;
     const int64_t k = c.num_classes;
-    for (int64_t i = 0; i < batch; ++i) {
-        if (labels[i] < 0 || labels[i] >= k) {
-            throw Error(fmt::format("label {} of image {} is past the model's {} classes",
-                                    labels[i], i, k));
-        }
-    }
+    nn::check_labels(labels, batch, k);
     const int64_t pixels = c.in_chans * c.image_h * c.image_w;
     const int64_t count = micro_batches(batch);
     // Every gradient of a micro-batch is written by backward, so the buffer is kept between
@@ -72,8 +67,7 @@ ViT::BatchLoss ViT::loss_and_gradients(ThreadPool& pool, const uint8_t* images,
                                                               label_smoothing, dz.data(), nullptr);
         int64_t right = 0;
         for (int64_t i = 0; i < n; ++i) {
-            const float* row = z.data() + i * k;
-            right += (std::max_element(row, row + k) - row) == labels[first + i] ? 1 : 0;
+            right += nn::predicted_class(z.data() + i * k, k) == labels[first + i] ? 1 : 0;
         }
         correct[static_cast<size_t>(m)] = right;
         if (logits != nullptr) {
