@@ -4,6 +4,7 @@
 #include "rpb/index.hpp"
 #include "rpb/npy.hpp"
 #include "rpb/safetensors.hpp"
+#include "test_schemes.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -48,24 +49,6 @@ AttentionWeights test_weights(int64_t e, int64_t h, int64_t entries, uint64_t se
         v *= 50.0f;
     }
     return w;
-}
-
-Scheme t5_scheme(int64_t n, bool causal = false) {
-    Scheme s;
-    s.type = SchemeType::t5;
-    s.qlen = n;
-    s.klen = n;
-    s.t5.bidirectional = !causal;
-    return s;
-}
-
-Scheme window2d_scheme(int64_t wh, int64_t ww, bool cls) {
-    Scheme s;
-    s.type = SchemeType::window2d;
-    s.window_h = wh;
-    s.window_w = ww;
-    s.cls_token = cls;
-    return s;
 }
 
 double max_rel_diff(const FloatTensor& a, const FloatTensor& b) {

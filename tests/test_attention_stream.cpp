@@ -4,6 +4,7 @@
 #include "rpb/attention_stream.hpp"
 #include "rpb/error.hpp"
 #include "rpb/index.hpp"
+#include "test_schemes.hpp"
 
 #include <algorithm>
 #include <atomic>
@@ -15,14 +16,6 @@
 using namespace rpb;
 
 namespace {
-
-Scheme window_scheme(int64_t wh, int64_t ww) {
-    Scheme s;
-    s.type = SchemeType::window2d;
-    s.window_h = wh;
-    s.window_w = ww;
-    return s;
-}
 
 FloatTensor ramp_input(const Shape& shape) {
     FloatTensor x(shape);
@@ -58,7 +51,7 @@ TEST_CASE("rpb::attention_group_items groups many small windows only") {
 }
 
 TEST_CASE("rpb::attention_forward_part gives the whole batch's rows bit for bit") {
-    const Scheme scheme = window_scheme(7, 7);
+    const Scheme scheme = window2d_scheme(7, 7);
     const EntryIndex index(scheme);
     const AttentionWeights weights = init_weights(96, 3, scheme.num_entries(), 3);
     const AttentionConfig config{.heads = 3};
@@ -93,7 +86,7 @@ TEST_CASE("rpb::attention_forward_part gives the whole batch's rows bit for bit"
 }
 
 TEST_CASE("rpb::streamed_attention serves any row range with the whole batch's bits") {
-    const Scheme scheme = window_scheme(3, 4);
+    const Scheme scheme = window2d_scheme(3, 4);
     const EntryIndex index(scheme);
     const AttentionWeights weights = init_weights(16, 2, scheme.num_entries(), 8);
     const AttentionConfig config{.heads = 2};
@@ -144,7 +137,7 @@ TEST_CASE("rpb::streamed_attention serves any row range with the whole batch's b
 }
 
 TEST_CASE("rpb::streamed_attention refuses batches that are not grouped") {
-    const Scheme scheme = window_scheme(7, 7);
+    const Scheme scheme = window2d_scheme(7, 7);
     const AttentionWeights weights = init_weights(96, 3, scheme.num_entries(), 0);
     auto read = [](int64_t, int64_t, float*) {};
     CHECK_THROWS_WITH_AS(streamed_attention({3, 49, 96}, read, weights, EntryIndex(scheme), {}),
@@ -155,7 +148,7 @@ TEST_CASE("rpb::streamed_attention refuses batches that are not grouped") {
 }
 
 TEST_CASE("rpb::streamed_attention reports bad values from the part that holds them") {
-    const Scheme scheme = window_scheme(2, 2);
+    const Scheme scheme = window2d_scheme(2, 2);
     const EntryIndex index(scheme);
     const AttentionWeights weights = init_weights(8, 2, scheme.num_entries(), 1);
     FloatTensor x = ramp_input({300, 4, 8});
@@ -169,7 +162,7 @@ TEST_CASE("rpb::streamed_attention reports bad values from the part that holds t
 }
 
 TEST_CASE("rpb::attention_forward_read reads group by group and gives the whole batch's bits") {
-    const Scheme scheme = window_scheme(7, 7);
+    const Scheme scheme = window2d_scheme(7, 7);
     const EntryIndex index(scheme);
     const AttentionWeights weights = init_weights(96, 3, scheme.num_entries(), 5);
     const int64_t batch = 37;
@@ -204,7 +197,7 @@ TEST_CASE("rpb::attention_forward_read reads group by group and gives the whole 
 }
 
 TEST_CASE("rpb::attention_forward_read reports the first group's error, whatever the threads") {
-    const Scheme scheme = window_scheme(2, 2);
+    const Scheme scheme = window2d_scheme(2, 2);
     const EntryIndex index(scheme);
     const AttentionWeights weights = init_weights(8, 2, scheme.num_entries(), 1);
     const int64_t batch = 640; // groups of 64 windows of 4 tokens

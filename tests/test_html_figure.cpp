@@ -6,6 +6,7 @@
 #include "rpb/html_figure.hpp"
 #include "rpb/index.hpp"
 #include "rpb/visualize.hpp"
+#include "test_schemes.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -96,15 +97,6 @@ HeatmapSpec three_panels() {
         spec.panels.push_back({"head " + std::to_string(p), std::move(v)});
     }
     return spec;
-}
-
-Scheme swin(int64_t h, int64_t w, bool cls = false) {
-    Scheme s;
-    s.type = SchemeType::window2d;
-    s.window_h = h;
-    s.window_w = w;
-    s.cls_token = cls;
-    return s;
 }
 
 FloatTensor ramp_table(int64_t entries, int64_t heads) {
@@ -257,7 +249,7 @@ TEST_CASE("rpb::html_page refuses what the PNG refuses") {
 }
 
 TEST_CASE("rpb::bias_heatmap's cell meaning: entries of the index map, pairs, names") {
-    const Scheme scheme = swin(3, 4, true);
+    const Scheme scheme = window2d_scheme(3, 4, true);
     const FloatTensor table = ramp_table(scheme.num_entries(), 2);
     CellMeaning cells;
     const HeatmapSpec matrix =

@@ -9,6 +9,7 @@
 #include "rpb/png.hpp"
 #include "rpb/table.hpp"
 #include "rpb/visualize.hpp"
+#include "test_schemes.hpp"
 
 #include <algorithm>
 #include <cstdio>
@@ -40,22 +41,6 @@ nlohmann::json golden(const std::string& name) {
     return nlohmann::json::parse(in)["data"];
 }
 
-Scheme swin(int64_t h, int64_t w, bool cls = false) {
-    Scheme s;
-    s.type = SchemeType::window2d;
-    s.window_h = h;
-    s.window_w = w;
-    s.cls_token = cls;
-    return s;
-}
-
-Scheme t5(int64_t q) {
-    Scheme s;
-    s.qlen = q;
-    s.klen = q;
-    return s;
-}
-
 // table[e, h] = (e + 1) * (h % 2 ? -1 : 1) / 1000 + h / 10: distinct, signed.
 FloatTensor distinct_table(int64_t entries, int64_t heads) {
     FloatTensor t({entries, heads});
@@ -83,7 +68,7 @@ Array make_array(DType dtype, rpb::Shape shape, const std::vector<T>& values) {
 } // namespace
 
 TEST_CASE("rpb::bucket_heatmap draws the index map as ids, one panel") {
-    const HeatmapSpec spec = rpb::bucket_heatmap(swin(2, 3));
+    const HeatmapSpec spec = rpb::bucket_heatmap(window2d_scheme(2, 3));
     CHECK(spec.scale == ValueScale::ids);
     CHECK(spec.title == "bucket map | 2d window 2x3 (15 entries)");
     CHECK(spec.x_label == "key");
@@ -101,7 +86,7 @@ TEST_CASE("rpb::bucket_heatmap draws the index map as ids, one panel") {
 
 TEST_CASE("rpb::bucket_heatmap t5 4096 x 4096 stays within the size bound") {
     RenderInfo info;
-    const HeatmapSpec spec = rpb::bucket_heatmap(t5(4096));
+    const HeatmapSpec spec = rpb::bucket_heatmap(t5_scheme(4096));
     const DecodedPng d = render_decoded(spec, info);
     CHECK(d.width <= 4096);
     CHECK(d.height <= 4096);
@@ -119,7 +104,7 @@ TEST_CASE("rpb::bucket_heatmap t5 4096 x 4096 stays within the size bound") {
 
 TEST_CASE("rpb::bias_heatmap matrix: a panel per head, pixels are the RdBu_r entries") {
     const auto rdbu = read_colormap_csv("RdBu_r.csv");
-    const Scheme scheme = swin(2, 3);
+    const Scheme scheme = window2d_scheme(2, 3);
     const FloatTensor table = distinct_table(15, 3);
     const HeatmapSpec spec =
         rpb::bias_heatmap(scheme, table, BiasView::matrix, std::nullopt, "table test");
@@ -153,7 +138,7 @@ TEST_CASE("rpb::bias_heatmap matrix: a panel per head, pixels are the RdBu_r ent
 }
 
 TEST_CASE("rpb::bias_heatmap table view: offsets query - key centred on (0, 0)") {
-    const Scheme scheme = swin(2, 3);
+    const Scheme scheme = window2d_scheme(2, 3);
     const FloatTensor table = distinct_table(15, 2);
     const HeatmapSpec tv = rpb::bias_heatmap(scheme, table, BiasView::table, std::nullopt, "t");
     const HeatmapSpec mv = rpb::bias_heatmap(scheme, table, BiasView::matrix, std::nullopt, "t");
@@ -181,7 +166,7 @@ TEST_CASE("rpb::bias_heatmap table view: offsets query - key centred on (0, 0)")
 TEST_CASE("rpb::bias_heatmap table view with a class token draws the spatial part") {
     const FloatTensor table = distinct_table(15 + 3, 2);
     const HeatmapSpec spec =
-        rpb::bias_heatmap(swin(2, 3, true), table, BiasView::table, int64_t{1}, "t");
+        rpb::bias_heatmap(window2d_scheme(2, 3, true), table, BiasView::table, int64_t{1}, "t");
     CHECK(spec.title == "bias table by offset | 2d window 2x3 + class token (18 entries), "
                         "spatial entries only | t");
     REQUIRE(spec.panels.size() == 1);
@@ -195,7 +180,8 @@ TEST_CASE("rpb::bias_heatmap a zero table paints the centre colour") {
     const FloatTensor table = rpb::init_table(169, 3, rpb::TableInit::zeros, 0.02f, 0);
     RenderInfo info;
     const DecodedPng d = render_decoded(
-        rpb::bias_heatmap(swin(7, 7), table, BiasView::table, std::nullopt, "zeros"), info);
+        rpb::bias_heatmap(window2d_scheme(7, 7), table, BiasView::table, std::nullopt, "zeros"),
+        info);
     REQUIRE(info.panels.size() == 3);
     CHECK(info.cell_px >= 24); // a 13 x 13 table is drawn large enough to read
     for (size_t p = 0; p < 3; ++p) {
@@ -208,7 +194,7 @@ TEST_CASE("rpb::bias_heatmap a zero table paints the centre colour") {
 }
 
 TEST_CASE("rpb::bias_heatmap strip view: one row per head, key - query for t5") {
-    const Scheme scheme = t5(10);
+    const Scheme scheme = t5_scheme(10);
     const FloatTensor table = distinct_table(32, 4);
     const HeatmapSpec spec = rpb::bias_heatmap(scheme, table, BiasView::strip, std::nullopt, "t");
     REQUIRE(spec.panels.size() == 1);
@@ -244,7 +230,7 @@ TEST_CASE("rpb::bias_heatmap strip view: one row per head, key - query for t5") 
 }
 
 TEST_CASE("rpb::bias_distance_plot: a line per head, the bias at every distance") {
-    const Scheme scheme = t5(10);
+    const Scheme scheme = t5_scheme(10);
     const FloatTensor table = distinct_table(32, 4);
     const rpb::LineFigure fig = rpb::bias_distance_plot(scheme, table, std::nullopt, "t");
     CHECK(fig.title.rfind("bias by distance | ", 0) == 0);
@@ -271,7 +257,7 @@ TEST_CASE("rpb::bias_distance_plot: a line per head, the bias at every distance"
     REQUIRE(one.panels[0].series.size() == 1);
     CHECK(one.panels[0].series[0].name == "head 2");
     CHECK_THROWS_WITH_AS(
-        rpb::bias_distance_plot(swin(7, 7), distinct_table(169, 3), std::nullopt, "t"),
+        rpb::bias_distance_plot(window2d_scheme(7, 7), distinct_table(169, 3), std::nullopt, "t"),
         "--view distance applies to --type t5 or 1d, not --type 2d: expected table or matrix",
         rpb::UsageError);
     CHECK_THROWS_AS(rpb::bias_distance_plot(scheme, table, int64_t{4}, "t"), rpb::UsageError);
@@ -289,27 +275,27 @@ TEST_CASE("rpb::bias_distance_plot: a line per head, the bias at every distance"
 
 TEST_CASE("rpb::bias_heatmap rejects views, heads and tables that do not fit") {
     const FloatTensor table = distinct_table(169, 3);
-    CHECK_THROWS_WITH_AS(rpb::bias_heatmap(swin(7, 7), table, BiasView::matrix, int64_t{3}, "t"),
-                         "--head 3 is out of range: expected all or an integer from 0 to 2",
-                         rpb::UsageError);
     CHECK_THROWS_WITH_AS(
-        rpb::bias_heatmap(swin(7, 7), table, BiasView::strip, std::nullopt, "t"),
+        rpb::bias_heatmap(window2d_scheme(7, 7), table, BiasView::matrix, int64_t{3}, "t"),
+        "--head 3 is out of range: expected all or an integer from 0 to 2", rpb::UsageError);
+    CHECK_THROWS_WITH_AS(
+        rpb::bias_heatmap(window2d_scheme(7, 7), table, BiasView::strip, std::nullopt, "t"),
         "--view strip applies to --type t5 or 1d, not --type 2d: expected table or matrix",
         rpb::UsageError);
     CHECK_THROWS_WITH_AS(
-        rpb::bias_heatmap(t5(8), distinct_table(32, 2), BiasView::table, std::nullopt, "t"),
+        rpb::bias_heatmap(t5_scheme(8), distinct_table(32, 2), BiasView::table, std::nullopt, "t"),
         "--view table applies to --type 2d, not --type t5: expected matrix or distance",
         rpb::UsageError);
-    CHECK_THROWS_WITH_AS(
-        rpb::bias_heatmap(swin(7, 7), distinct_table(32, 2), BiasView::table, std::nullopt, "t"),
-        "table of shape (32, 2) does not fit 2d window 7x7 (169 entries): "
-        "expected (169, heads)",
-        rpb::Error);
+    CHECK_THROWS_WITH_AS(rpb::bias_heatmap(window2d_scheme(7, 7), distinct_table(32, 2),
+                                           BiasView::table, std::nullopt, "t"),
+                         "table of shape (32, 2) does not fit 2d window 7x7 (169 entries): "
+                         "expected (169, heads)",
+                         rpb::Error);
     CHECK_THROWS_WITH_AS(rpb::parse_bias_view("heads"),
                          "--view heads: unknown view: expected matrix, table, distance or strip",
                          rpb::UsageError);
-    CHECK(rpb::default_bias_view(swin(7, 7)) == BiasView::table);
-    CHECK(rpb::default_bias_view(t5(8)) == BiasView::matrix);
+    CHECK(rpb::default_bias_view(window2d_scheme(7, 7)) == BiasView::table);
+    CHECK(rpb::default_bias_view(t5_scheme(8)) == BiasView::matrix);
 }
 
 TEST_CASE("rpb::attention_heatmap of streamed rows: any row pieces, checked order, reduced") {
@@ -439,7 +425,7 @@ float reference_mean(const float* v, int64_t rows, int64_t cols, int64_t k, int6
 
 TEST_CASE("rpb::bias_heatmap reduces a large bias as it streams, as the whole tensor would be") {
     // A 70 x 70 t5 bias of 3 heads into panels of at most 16 pixels: 1:5, 14 x 14 cells.
-    const Scheme scheme = t5(70);
+    const Scheme scheme = t5_scheme(70);
     const FloatTensor table = distinct_table(32, 3);
     const rpb::DrawSize small{0, 16, 4096};
     const HeatmapSpec spec =
@@ -468,12 +454,12 @@ TEST_CASE("rpb::bias_heatmap reduces a large bias as it streams, as the whole te
     CHECK(info.value_max == doctest::Approx(h)); // the raw values' range, not the means'
     // 101 is not a multiple of the reduction: the last block is partial.
     const HeatmapSpec odd =
-        rpb::bias_heatmap(t5(101), table, BiasView::matrix, int64_t{1}, "t", small);
+        rpb::bias_heatmap(t5_scheme(101), table, BiasView::matrix, int64_t{1}, "t", small);
     REQUIRE(odd.reduced.has_value());
     const int64_t ko = odd.reduced->k;
     const int64_t n = (101 + ko - 1) / ko;
     REQUIRE(101 % ko != 0);
-    const FloatTensor whole_odd = rpb::bias_tensor(t5(101), table);
+    const FloatTensor whole_odd = rpb::bias_tensor(t5_scheme(101), table);
     CHECK(odd.panels[0].values.at(n - 1, n - 1) ==
           reference_mean(whole_odd.data() + 101 * 101, 101, 101, ko, n - 1, n - 1));
     CHECK(odd.panels[0].values.at(0, n - 1) ==
@@ -482,11 +468,11 @@ TEST_CASE("rpb::bias_heatmap reduces a large bias as it streams, as the whole te
 
 TEST_CASE("rpb::bucket_heatmap samples the top-left ids of a reduced map") {
     const rpb::DrawSize small{0, 10, 4096};
-    const HeatmapSpec spec = rpb::bucket_heatmap(t5(45), small);
+    const HeatmapSpec spec = rpb::bucket_heatmap(t5_scheme(45), small);
     REQUIRE(spec.reduced.has_value());
     const int64_t k = spec.reduced->k;
     CHECK(k == 5);
-    const rpb::IntTensor map = rpb::index_map(t5(45));
+    const rpb::IntTensor map = rpb::index_map(t5_scheme(45));
     for (int64_t bi = 0; bi < 9; ++bi) {
         for (int64_t bj = 0; bj < 9; ++bj) {
             CHECK(spec.panels[0].values.at(bi, bj) == static_cast<float>(map.at(bi * k, bj * k)));
