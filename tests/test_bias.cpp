@@ -3,6 +3,7 @@
 #include "rpb/bias.hpp"
 #include "rpb/error.hpp"
 #include "rpb/random.hpp"
+#include "test_schemes.hpp"
 
 #include <doctest/doctest.h>
 #include <fstream>
@@ -54,15 +55,6 @@ rpb::Scheme window1d(int64_t w) {
     return s;
 }
 
-rpb::Scheme window2d(int64_t wh, int64_t ww, bool cls = false) {
-    rpb::Scheme s;
-    s.type = rpb::SchemeType::window2d;
-    s.window_h = wh;
-    s.window_w = ww;
-    s.cls_token = cls;
-    return s;
-}
-
 // Every (row, i, j) of the streamed bias equals coded_table[map(i, j), row % heads].
 void check_against_map(const rpb::Scheme& scheme, const nlohmann::json& map,
                        std::optional<int64_t> batch) {
@@ -93,8 +85,8 @@ TEST_CASE("rpb::bias_source matches the golden index maps") {
         check_against_map(t5(10, 10, 0, true), golden("t5_b32_d128_causal_q10_k10"), batch);
         check_against_map(t5(4, 6, 3), golden("t5_b32_d128_bidirectional_q4_k6_offset3"), batch);
         check_against_map(window1d(4), golden("window1d_index_4"), batch);
-        check_against_map(window2d(2, 3), golden("swin_index_2x3"), batch);
-        check_against_map(window2d(2, 2, true), golden("beit_index_2x2_cls"), batch);
+        check_against_map(window2d_scheme(2, 3), golden("swin_index_2x3"), batch);
+        check_against_map(window2d_scheme(2, 2, true), golden("beit_index_2x2_cls"), batch);
     }
 }
 
@@ -140,12 +132,12 @@ TEST_CASE("rpb::bias_source equals rpb::bias_reference") {
                                      t5(40, 40, 0, false, 8, 9),
                                      window1d(1),
                                      window1d(9),
-                                     window2d(1, 1),
-                                     window2d(7, 7),
-                                     window2d(2, 5),
-                                     window2d(5, 2, true),
-                                     window2d(3, 3, true),
-                                     window2d(1, 4, true)};
+                                     window2d_scheme(1, 1),
+                                     window2d_scheme(7, 7),
+                                     window2d_scheme(2, 5),
+                                     window2d_scheme(5, 2, true),
+                                     window2d_scheme(3, 3, true),
+                                     window2d_scheme(1, 4, true)};
     uint64_t seed = 1;
     for (const rpb::Scheme& scheme : schemes) {
         for (int64_t heads : {1, 3}) {
@@ -187,7 +179,7 @@ TEST_CASE("rpb::bias_source owns its data and reports progress") {
     std::vector<std::pair<int64_t, int64_t>> calls;
     rpb::RowSource<float> source;
     {
-        const rpb::Scheme scheme = window2d(2, 2);
+        const rpb::Scheme scheme = window2d_scheme(2, 2);
         source =
             rpb::bias_source(scheme, coded_table(9, 2), std::nullopt,
                              [&](int64_t done, int64_t total) { calls.emplace_back(done, total); });
@@ -205,7 +197,7 @@ TEST_CASE("rpb::bias_source owns its data and reports progress") {
 TEST_CASE("rpb::bias_shape") {
     CHECK(rpb::bias_shape(t5(5, 7), 12, std::nullopt) == rpb::Shape{12, 5, 7});
     CHECK(rpb::bias_shape(t5(5, 7), 12, 4) == rpb::Shape{48, 5, 7});
-    CHECK(rpb::bias_shape(window2d(7, 7, true), 3, 1) == rpb::Shape{3, 50, 50});
+    CHECK(rpb::bias_shape(window2d_scheme(7, 7, true), 3, 1) == rpb::Shape{3, 50, 50});
     CHECK_THROWS_WITH_AS(rpb::bias_shape(t5(5, 7), 12, 0),
                          "invalid --batch 0: expected a number >= 1", rpb::UsageError);
     CHECK_THROWS_AS(rpb::bias_shape(t5(1 << 30, 1 << 30), 1 << 30, 1 << 30), rpb::UsageError);
@@ -213,7 +205,7 @@ TEST_CASE("rpb::bias_shape") {
 
 TEST_CASE("rpb::bias_source rejects a table that does not fit the scheme") {
     CHECK_THROWS_AS(rpb::bias_source(t5(4, 4), coded_table(31, 2)), rpb::Error);
-    CHECK_THROWS_AS(rpb::bias_reference(window2d(2, 2), coded_table(12, 2)), rpb::Error);
+    CHECK_THROWS_AS(rpb::bias_reference(window2d_scheme(2, 2), coded_table(12, 2)), rpb::Error);
     CHECK_THROWS_AS(rpb::bias_source(t5(4, 4), rpb::FloatTensor({32})), rpb::Error);
     CHECK_THROWS_AS(rpb::bias_source(t5(4, 4), coded_table(32, 2), 0), rpb::UsageError);
 }
