@@ -115,11 +115,11 @@ expect_rss_below() {
 # The attention of 12 heads over 4096 tokens (201 M probabilities, 805 MB) is computed a few
 # query blocks at a time and reduced as it comes: the peak RSS stays far below the
 # probabilities' size. (Measured: 130 MB here; 175 MB for 8192 tokens, mostly the input
-# and its projections.)
+# and its projections; 375 MB under AddressSanitizer, held to 500 MB.)
 timed "$RPBTOOL" visualize --what attn --qlen 4096 --heads 12 --embed-dim 768 -o "$WORK/attn_4096.png"
 expect_png "attn 4096 x 12 heads" "$WORK/attn_4096.png"
 expect_within "attn 4096 x 12 heads" "$WORK/attn_4096.png" 4096
-expect_rss_below "visualize --what attn --qlen 4096 --heads 12" 160000 300000
+expect_rss_below "visualize --what attn --qlen 4096 --heads 12" 160000 500000
 
 # What --what attn draws is what `attn --probs` writes for batch 0, bit for bit: the values the
 # pages embed (float32, base64) agree with those of the same probabilities drawn as an --input.
