@@ -211,14 +211,94 @@ TEST_CASE("rpb::augment_image pads with zeros, crops and flips") {
     // 3x3 image 1..9; crop offset (0, 4) of the 2-padded image shifts right by 2 and down by 2.
     const uint8_t src[9] = {1, 2, 3, 4, 5, 6, 7, 8, 9};
     uint8_t dst[9];
-    augment_image(src, dst, 3, 3, {2, 2, false});
+    augment_image(src, dst, 3, 3, {2, 2, false, {}});
     CHECK(std::vector<uint8_t>(dst, dst + 9) == std::vector<uint8_t>(src, src + 9));
-    augment_image(src, dst, 3, 3, {0, 4, false}); // row y reads y - 2, column x reads x + 2
+    augment_image(src, dst, 3, 3, {0, 4, false, {}}); // row y reads y - 2, column x reads x + 2
     CHECK(std::vector<uint8_t>(dst, dst + 9) == std::vector<uint8_t>{0, 0, 0, 0, 0, 0, 3, 0, 0});
-    augment_image(src, dst, 3, 3, {2, 2, true});
+    augment_image(src, dst, 3, 3, {2, 2, true, {}});
     CHECK(std::vector<uint8_t>(dst, dst + 9) == std::vector<uint8_t>{3, 2, 1, 6, 5, 4, 9, 8, 7});
-    augment_image(src, dst, 3, 3, {3, 1, true}); // down one, left one, then mirrored
+    augment_image(src, dst, 3, 3, {3, 1, true, {}}); // down one, left one, then mirrored
     CHECK(std::vector<uint8_t>(dst, dst + 9) == std::vector<uint8_t>{5, 4, 0, 8, 7, 0, 0, 0, 0});
+}
+
+// torchvision's RandomErasing (tests/golden/erase/erase.json, scripts/gen_erase_golden.py).
+TEST_CASE("rpb::erase_box_size is torchvision's box for the same two draws") {
+    std::ifstream in(std::string(RPB_TEST_DATA_DIR) + "/golden/erase/erase.json");
+    REQUIRE(in.good());
+    const nlohmann::json g = nlohmann::json::parse(in);
+    int fitted = 0;
+    for (const nlohmann::json& box : g.at("boxes")) {
+        const auto [h, w] =
+            erase_box_size(box.at("scale").get<float>(), box.at("log_ratio").get<float>(), 28, 28);
+        CAPTURE(box.dump());
+        CHECK(h == box.at("h").get<int>());
+        CHECK(w == box.at("w").get<int>());
+        fitted += box.at("fits").get<bool>() ? 1 : 0;
+    }
+    CHECK(fitted > 300); // most first attempts fit; the rest must come out as {0, 0}
+    CHECK(fitted < 400);
+    // Python's round() is half to even: on a 16x16 image, area 256 * 81/1024 = 20.25 (exact
+    // in binary) and ratio 1 give sqrt 4.5 -> 4; 256 * 121/1024 = 30.25 gives 5.5 -> 6.
+    CHECK(erase_box_size(81.0f / 1024.0f, 0.0f, 16, 16) == std::pair<int, int>{4, 4});
+    CHECK(erase_box_size(121.0f / 1024.0f, 0.0f, 16, 16) == std::pair<int, int>{6, 6});
+    CHECK(erase_box_size(0.999f, 0.0f, 28, 28) == std::pair<int, int>{0, 0}); // 28 >= 28
+}
+
+TEST_CASE("rpb::draw_erasing follows torchvision's distribution of boxes") {
+    std::ifstream in(std::string(RPB_TEST_DATA_DIR) + "/golden/erase/erase.json");
+    REQUIRE(in.good());
+    const nlohmann::json d = nlohmann::json::parse(in).at("distribution");
+    const int64_t draws = d.at("draws").get<int64_t>();
+    int64_t erased = 0;
+    double sum[4] = {0, 0, 0, 0};
+    for (int64_t i = 0; i < draws; ++i) {
+        const EraseBox b = draw_erasing(7, i / 60000, i % 60000, 0.5, 28, 28);
+        if (b.h == 0) {
+            continue;
+        }
+        ++erased;
+        REQUIRE((b.h >= 1 && b.w >= 1 && b.y >= 0 && b.x >= 0));
+        REQUIRE((b.y + b.h <= 28 && b.x + b.w <= 28 && b.h < 28 && b.w < 28));
+        sum[0] += b.h;
+        sum[1] += b.w;
+        sum[2] += b.y;
+        sum[3] += b.x;
+    }
+    // The share erased: each a binomial share of sd sqrt(1/4 / draws); allow 5 sd of the
+    // difference.
+    const double share_sd = std::sqrt(0.5 * 0.5 / static_cast<double>(draws));
+    CHECK(std::abs(static_cast<double>(erased - d.at("erased").get<int64_t>()) /
+                   static_cast<double>(draws)) < 5.0 * std::sqrt(2.0) * share_sd);
+    const char* names[4] = {"h", "w", "y", "x"};
+    for (int k = 0; k < 4; ++k) {
+        const double mean = sum[k] / static_cast<double>(erased);
+        const double ref = d.at(names[k]).at("mean").get<double>();
+        const double se =
+            d.at(names[k]).at("sd").get<double>() / std::sqrt(static_cast<double>(erased));
+        CAPTURE(names[k]);
+        CAPTURE(mean);
+        CAPTURE(ref);
+        CHECK(std::abs(mean - ref) < 5.0 * std::sqrt(2.0) * se); // 5 sd of the difference
+    }
+    // Seeded, on a stream of its own: the same box again, another for another image or seed.
+    const EraseBox a = draw_erasing(3, 1, 17, 1.0, 28, 28);
+    const EraseBox b = draw_erasing(3, 1, 17, 1.0, 28, 28);
+    CHECK((a.y == b.y && a.x == b.x && a.h == b.h && a.w == b.w));
+    CHECK(a.h > 0);
+    CHECK(draw_erasing(3, 1, 17, 0.0, 28, 28).h == 0);
+}
+
+TEST_CASE("rpb::augment_image clears the erasing box after the crop and flip") {
+    std::vector<uint8_t> src(16);
+    for (int i = 0; i < 16; ++i) {
+        src[static_cast<size_t>(i)] = static_cast<uint8_t>(i + 1);
+    }
+    std::vector<uint8_t> dst(16);
+    Augmentation a;
+    a.flip = true;
+    a.erase = {1, 0, 2, 3}; // rows 1-2, columns 0-2 of the flipped image
+    augment_image(src.data(), dst.data(), 4, 4, a);
+    CHECK(dst == std::vector<uint8_t>{4, 3, 2, 1, 0, 0, 0, 5, 0, 0, 0, 9, 16, 15, 14, 13});
 }
 
 TEST_CASE("rpb::learning_rate is warm-up then cosine, as math.md section 7") {

@@ -18,6 +18,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace rpb {
@@ -31,6 +32,7 @@ struct TrainConfig {
     double label_smoothing = 0.0;
     bool crop = true;        ///< random crop of the image padded by 2 zero pixels
     bool flip = true;        ///< horizontal flip with probability 1/2
+    double erase = 0.0;      ///< random erasing probability (torchvision RandomErasing); 0 = off
     bool shuffle = true;     ///< a permutation per epoch from the seed, else file order
     int64_t limit_train = 0; ///< use only the first N training images; 0 = all
     uint64_t seed = 0;
@@ -53,16 +55,45 @@ TrainConfig train_config_from_json(const std::string& json, const std::string& o
 /// permutation from (seed, epoch) (counter-based, the same on every machine).
 std::vector<int64_t> epoch_order(uint64_t seed, int64_t epoch, int64_t count, bool shuffle);
 
+/// The rectangle random erasing sets to 0: rows [y, y + h), columns [x, x + w); h == 0 erases
+/// nothing.
+struct EraseBox {
+    int y = 0;
+    int x = 0;
+    int h = 0;
+    int w = 0;
+};
+
 /// What the augmentation does to image `position` of the epoch's order: crop offsets in
-/// [0, 4] (of the image padded by 2) and a flip, drawn from (seed, epoch, position).
+/// [0, 4] (of the image padded by 2) and a flip, drawn from (seed, epoch, position), and the
+/// box random erasing clears (draw_erasing).
 struct Augmentation {
     int dy = 2;
     int dx = 2;
     bool flip = false;
+    EraseBox erase;
 };
 Augmentation draw_augmentation(uint64_t seed, int64_t epoch, int64_t position, bool crop,
                                bool flip);
-/// dst (h, w) = src (h, w) padded by 2 zero pixels, cropped at (a.dy, a.dx), then flipped.
+
+/// One attempt of torchvision's RandomErasing.get_params (scale (0.02, 0.33), ratio
+/// (0.3, 3.3)) for an image (height, width): the box size for the drawn area fraction `scale`
+/// and log aspect ratio `log_ratio` (float32, as torch draws them), h = round(sqrt(area *
+/// scale * exp(log_ratio))), w = round(sqrt(area * scale / exp(log_ratio))), Python's
+/// round-half-to-even; {0, 0} when it does not fit (h >= height or w >= width).
+std::pair<int, int> erase_box_size(float scale, float log_ratio, int64_t height, int64_t width);
+
+/// torchvision's RandomErasing(p = probability, scale = (0.02, 0.33), ratio = (0.3, 3.3)) for
+/// image `position` of the epoch: with probability p, up to 10 attempts (erase_box_size), the
+/// first that fits placed uniformly (top row in [0, height - h], left column in [0, width - w]);
+/// no box when p fails or no attempt fits. Draws from (seed, epoch, position) on a stream of
+/// its own, so turning erasing on leaves the crops and flips of a run unchanged.
+EraseBox draw_erasing(uint64_t seed, int64_t epoch, int64_t position, double probability,
+                      int64_t height, int64_t width);
+
+/// dst (h, w) = src (h, w) padded by 2 zero pixels, cropped at (a.dy, a.dx), then flipped,
+/// then a.erase set to 0: RandomErasing(value=0) before Normalize, so the box becomes the
+/// black background of Fashion-MNIST and MNIST.
 void augment_image(const uint8_t* src, uint8_t* dst, int64_t height, int64_t width,
                    const Augmentation& a);
 

@@ -29,6 +29,7 @@ struct TrainOptions {
            clip_grad = 0.0;
     int64_t warmup = -1;
     std::string augment = "crop,flip";
+    double erase_prob = 0.5;
     std::string shuffle = "on";
     int64_t limit_train = 0;
     uint64_t seed = 0;
@@ -63,6 +64,7 @@ const std::vector<std::pair<const char*, const char*>> run_keys = {
     {"--momentum", "momentum"},
     {"--label-smoothing", "label_smoothing"},
     {"--clip-grad", "clip_grad"},
+    {"--erase-prob", "erase"},
     {"--shuffle", "shuffle"},
     {"--limit-train", "limit_train"},
     {"--seed", "seed"},
@@ -79,6 +81,47 @@ extern "C" void on_stop_signal(int sig) {
     stop_requested.store(true);
     // A second signal ends the process at once; the last saved state stays.
     std::signal(sig, SIG_DFL);
+}
+
+// --augment: "none", or a comma-separated set of crop, flip and erase in any order.
+void parse_augment(const std::string& text, double erase_prob, TrainConfig* c) {
+    c->crop = c->flip = false;
+    c->erase = 0.0;
+    const auto refuse = [&](const std::string& why) {
+        throw UsageError(fmt::format("--augment: '{}' is not accepted ({}; accepted: none, or a "
+                                     "comma-separated set of crop, flip, erase)",
+                                     text, why));
+    };
+    if (text == "none") {
+        return;
+    }
+    bool erase = false;
+    size_t start = 0;
+    while (true) {
+        const size_t comma = text.find(',', start);
+        const std::string item = text.substr(start, comma - start);
+        bool* flag = item == "crop"    ? &c->crop
+                     : item == "flip"  ? &c->flip
+                     : item == "erase" ? &erase
+                                       : nullptr;
+        if (flag == nullptr) {
+            refuse(item.empty() ? "an empty item" : fmt::format("unknown item '{}'", item));
+        }
+        if (*flag) {
+            refuse(fmt::format("'{}' twice", item));
+        }
+        *flag = true;
+        if (comma == std::string::npos) {
+            break;
+        }
+        start = comma + 1;
+    }
+    if (erase) {
+        if (!(erase_prob > 0.0 && erase_prob <= 1.0)) {
+            throw UsageError(fmt::format("--erase-prob must be in (0, 1], not {}", erase_prob));
+        }
+        c->erase = erase_prob;
+    }
 }
 
 TrainConfig make_config(const TrainOptions& o) {
@@ -102,16 +145,7 @@ TrainConfig make_config(const TrainOptions& o) {
     c.steps = o.steps;
     c.batch_size = o.batch_size;
     c.label_smoothing = o.label_smoothing;
-    if (o.augment == "crop,flip" || o.augment == "flip,crop") {
-        c.crop = c.flip = true;
-    } else if (o.augment == "crop" || o.augment == "flip" || o.augment == "none") {
-        c.crop = o.augment == "crop";
-        c.flip = o.augment == "flip";
-    } else {
-        throw UsageError(fmt::format("--augment: '{}' is not accepted (accepted: crop,flip, "
-                                     "crop, flip, none)",
-                                     o.augment));
-    }
+    parse_augment(o.augment, o.erase_prob, &c);
     if (o.shuffle != "on" && o.shuffle != "off") {
         throw UsageError(
             fmt::format("--shuffle: '{}' is not accepted (accepted: on, off)", o.shuffle));
@@ -286,7 +320,12 @@ Runner setup_train(CLI::App& app) {
         ->capture_default_str();
     c->add_option("--clip-grad", o->clip_grad, "Max global gradient norm (0 = off)")
         ->capture_default_str();
-    c->add_option("--augment", o->augment, "crop,flip, crop, flip or none")->capture_default_str();
+    c->add_option("--augment", o->augment,
+                  "Comma-separated set of crop, flip, erase (random erasing), or none")
+        ->capture_default_str();
+    c->add_option("--erase-prob", o->erase_prob,
+                  "Probability of random erasing per image (with --augment ...,erase)")
+        ->capture_default_str();
     c->add_option("--shuffle", o->shuffle, "on, or off for batches in file order")
         ->capture_default_str();
     c->add_option("--limit-train", o->limit_train, "Use only the first N training images");

@@ -390,8 +390,12 @@ TrainOutcome train_run(const TrainConfig& given, const std::string& given_data,
         pool.run(batch, [&](int64_t i) {
             const int64_t position = within * batch + i;
             const int64_t image = order[static_cast<size_t>(position)];
-            const Augmentation a =
+            Augmentation a =
                 draw_augmentation(config.seed, epoch, position, config.crop, config.flip);
+            if (config.erase > 0.0) {
+                a.erase = draw_erasing(config.seed, epoch, position, config.erase, mc.image_h,
+                                       mc.image_w);
+            }
             augment_image(train_set.pixels.data() + image * pixels, images.data() + i * pixels,
                           mc.image_h, mc.image_w, a);
             labels[static_cast<size_t>(i)] = train_set.labels[static_cast<size_t>(image)];

@@ -23,6 +23,9 @@ void TrainConfig::validate() const {
         throw UsageError(
             fmt::format("--label-smoothing must be in [0, 1), not {}", label_smoothing));
     }
+    if (!(erase >= 0.0 && erase <= 1.0)) {
+        throw UsageError(fmt::format("--erase-prob must be in [0, 1], not {}", erase));
+    }
     if (limit_train < 0) {
         throw UsageError(fmt::format("--limit-train must be >= 0, not {}", limit_train));
     }
@@ -50,6 +53,7 @@ std::string train_config_to_json(const TrainConfig& c, const std::string& data_d
     j["label_smoothing"] = c.label_smoothing;
     j["crop"] = c.crop;
     j["flip"] = c.flip;
+    j["erase"] = c.erase;
     j["shuffle"] = c.shuffle;
     j["limit_train"] = c.limit_train;
     j["seed"] = c.seed;
@@ -79,6 +83,7 @@ TrainConfig train_config_from_json(const std::string& text, const std::string& o
         c.label_smoothing = j.at("label_smoothing").get<double>();
         c.crop = j.at("crop").get<bool>();
         c.flip = j.at("flip").get<bool>();
+        c.erase = j.value("erase", 0.0); // absent in run folders from before random erasing
         c.shuffle = j.at("shuffle").get<bool>();
         c.limit_train = j.at("limit_train").get<int64_t>();
         c.seed = j.at("seed").get<uint64_t>();

@@ -14,6 +14,20 @@ namespace {
 
 constexpr uint64_t kShuffleStream = 4;
 constexpr uint64_t kAugmentStream = 5;
+constexpr uint64_t kEraseStream = 6;
+
+// torchvision RandomErasing's defaults.
+constexpr double kEraseScaleLow = 0.02, kEraseScaleHigh = 0.33;
+constexpr float kEraseRatioLow = 0.3f, kEraseRatioHigh = 3.3f;
+constexpr int kEraseAttempts = 10;
+// Counters per image on the erasing stream: 1 for p, 4 per attempt (scale, ratio, row, column).
+constexpr uint64_t kEraseCountersPerImage = 64;
+
+// torch's uniform_(low, high) on a float32 tensor: the 24-bit unit value scaled in double,
+// stored as float32.
+float torch_uniform(uint64_t bits, double low, double high) {
+    return static_cast<float>(static_cast<double>(uniform_float(bits)) * (high - low) + low);
+}
 
 } // namespace
 
@@ -48,6 +62,48 @@ Augmentation draw_augmentation(uint64_t seed, int64_t epoch, int64_t position, b
     return a;
 }
 
+std::pair<int, int> erase_box_size(float scale, float log_ratio, int64_t height, int64_t width) {
+    const double erase_area = static_cast<double>(height * width) * static_cast<double>(scale);
+    const auto aspect_ratio = static_cast<double>(std::exp(log_ratio)); // torch.exp in float32
+    // Python's round(): half to even, which std::nearbyint does in the default rounding mode.
+    const auto h = static_cast<int64_t>(std::nearbyint(std::sqrt(erase_area * aspect_ratio)));
+    const auto w = static_cast<int64_t>(std::nearbyint(std::sqrt(erase_area / aspect_ratio)));
+    if (!(h < height && w < width)) {
+        return {0, 0};
+    }
+    return {static_cast<int>(h), static_cast<int>(w)};
+}
+
+EraseBox draw_erasing(uint64_t seed, int64_t epoch, int64_t position, double probability,
+                      int64_t height, int64_t width) {
+    const uint64_t key = random_key(seed, kEraseStream);
+    const uint64_t base = ((static_cast<uint64_t>(epoch) << 32) + static_cast<uint64_t>(position)) *
+                          kEraseCountersPerImage;
+    // torch.rand(1) < p, compared in float32.
+    if (!(uniform_float(random_bits(key, base)) < static_cast<float>(probability))) {
+        return {};
+    }
+    // torch.log(torch.tensor(ratio)): float32 logarithms of the float32 bounds.
+    const float log_low = std::log(kEraseRatioLow);
+    const float log_high = std::log(kEraseRatioHigh);
+    for (int attempt = 0; attempt < kEraseAttempts; ++attempt) {
+        const uint64_t c = base + 1 + 4 * static_cast<uint64_t>(attempt);
+        const float scale = torch_uniform(random_bits(key, c), kEraseScaleLow, kEraseScaleHigh);
+        const float log_ratio = torch_uniform(random_bits(key, c + 1), log_low, log_high);
+        const auto [h, w] = erase_box_size(scale, log_ratio, height, width);
+        if (h == 0) {
+            continue;
+        }
+        EraseBox box;
+        box.h = h;
+        box.w = w;
+        box.y = static_cast<int>(random_bits(key, c + 2) % static_cast<uint64_t>(height - h + 1));
+        box.x = static_cast<int>(random_bits(key, c + 3) % static_cast<uint64_t>(width - w + 1));
+        return box;
+    }
+    return {};
+}
+
 void augment_image(const uint8_t* src, uint8_t* dst, int64_t height, int64_t width,
                    const Augmentation& a) {
     for (int64_t y = 0; y < height; ++y) {
@@ -58,6 +114,10 @@ void augment_image(const uint8_t* src, uint8_t* dst, int64_t height, int64_t wid
             const bool inside = sy >= 0 && sy < height && sx >= 0 && sx < width;
             dst[y * width + ox] = inside ? src[sy * width + sx] : uint8_t{0};
         }
+    }
+    // Erasing comes after crop and flip, as RandomErasing follows ToTensor in torchvision.
+    for (int y = a.erase.y; y < a.erase.y + a.erase.h; ++y) {
+        std::fill_n(dst + y * width + a.erase.x, a.erase.w, uint8_t{0});
     }
 }
 

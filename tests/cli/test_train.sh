@@ -25,6 +25,14 @@ expect_ok train "${SMALL[@]}" --epochs 2 --seed 3 --threads 2 -o "$WORK/b"
 expect_same_file "model, 1 vs 2 threads" "$WORK/a/model.safetensors" "$WORK/b/model.safetensors"
 expect_same_file "steps.csv, 1 vs 2 threads" "$WORK/a/steps.csv" "$WORK/b/steps.csv"
 
+# Random erasing: recorded in run.json, changes the training, still the same bytes per thread count.
+expect_ok train "${SMALL[@]}" --epochs 2 --seed 3 --threads 1 --augment flip,crop,erase --erase-prob 0.25 -o "$WORK/erase1"
+expect_ok train "${SMALL[@]}" --epochs 2 --seed 3 --threads 2 --augment crop,flip,erase --erase-prob 0.25 -o "$WORK/erase2"
+expect_same_file "erasing model, 1 vs 2 threads" "$WORK/erase1/model.safetensors" "$WORK/erase2/model.safetensors"
+expect_eq "run.json erase" "$(grep -c '"erase": 0.25' "$WORK/erase1/run.json")" "1"
+expect_eq "run.json without erase" "$(grep -c '"erase": 0.0' "$WORK/a/run.json")" "1"
+cmp -s "$WORK/a/model.safetensors" "$WORK/erase1/model.safetensors" && fail "erasing changed nothing" || pass
+
 # --- an existing run is never overwritten; --resume needs a run ------------------------------
 expect_error 2 "-o $WORK/a: the run folder exists; continue it with --resume or choose another folder" \
     train "${SMALL[@]}" --epochs 2 -o "$WORK/a"
@@ -90,8 +98,15 @@ expect_error 2 "--heads 3 does not divide --embed-dim 16 (accepted: a divisor of
     train --data "$D" --embed-dim 16 --heads 3 -o "$WORK/e2" -q
 expect_error 2 "--pos: 'alibi' is not a position scheme (accepted: rpb-2d, rpb-1d, t5, ape, none)" \
     train --data "$D" --pos alibi -o "$WORK/e3" -q
-expect_error 2 "--augment: 'rotate' is not accepted (accepted: crop,flip, crop, flip, none)" \
+ACCEPTED="accepted: none, or a comma-separated set of crop, flip, erase"
+expect_error 2 "--augment: 'rotate' is not accepted (unknown item 'rotate'; $ACCEPTED)" \
     train --data "$D" --augment rotate -o "$WORK/e4" -q
+expect_error 2 "--augment: 'crop,flip,crop' is not accepted ('crop' twice; $ACCEPTED)" \
+    train --data "$D" --augment crop,flip,crop -o "$WORK/e4" -q
+expect_error 2 "--augment: 'crop,' is not accepted (an empty item; $ACCEPTED)" \
+    train --data "$D" --augment crop, -o "$WORK/e4" -q
+expect_error 2 "--erase-prob must be in (0, 1], not 1.5" \
+    train --data "$D" --augment erase --erase-prob 1.5 -o "$WORK/e4" -q
 expect_error 2 "--batch-size 500 is larger than the 96 training images" \
     train --data "$D" "${ARCH[@]}" --batch-size 500 -o "$WORK/e5"
 mkdir -p "$WORK/empty"
