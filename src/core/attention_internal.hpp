@@ -28,6 +28,10 @@ AttentionDims check_attention_setup(const Shape& x_shape, const AttentionWeights
 AttentionDims check_attention_inputs(const FloatTensor& x, const AttentionWeights& weights,
                                      const EntryIndex& index, const AttentionConfig& config);
 
+/// Throws rpb::UsageError unless every entry of `heads` is a head of dims (0 to dims.heads - 1):
+/// the heads a probability stream is asked for.
+void check_heads(const AttentionDims& dims, const std::vector<int64_t>& heads);
+
 /// Throws rpb::Error unless values[0, count) are finite, naming the first that is not by
 /// its flat index in the whole input (`flat_offset` is that of values[0]).
 void check_finite_input(const float* values, int64_t count, int64_t flat_offset);

@@ -222,6 +222,15 @@ AttentionDims check_attention_inputs(const FloatTensor& x, const AttentionWeight
     return dims;
 }
 
+void check_heads(const AttentionDims& dims, const std::vector<int64_t>& heads) {
+    for (const int64_t h : heads) {
+        if (h < 0 || h >= dims.heads) {
+            throw UsageError(
+                fmt::format("head {} is out of range: expected 0 to {}", h, dims.heads - 1));
+        }
+    }
+}
+
 void check_finite_input(const float* values, int64_t count, int64_t flat_offset) {
     if (const int64_t i = first_non_finite(values, count); i < count) {
         throw Error(fmt::format("attention input holds a non-finite value ({}) at flat index {}",

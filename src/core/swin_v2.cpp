@@ -245,12 +245,7 @@ void swin_v2_probabilities(const FloatTensor& x, const AttentionWeights& weights
                            const AttentionConfig& config, const std::vector<int64_t>& heads,
                            const ProbabilityRows& sink) {
     const detail::AttentionDims dims = detail::check_attention_inputs(x, weights, index, config);
-    for (const int64_t h : heads) {
-        if (h < 0 || h >= dims.heads) {
-            throw UsageError(
-                fmt::format("head {} is out of range: expected 0 to {}", h, dims.heads - 1));
-        }
-    }
+    detail::check_heads(dims, heads);
     V2Window window(dims, weights, logit_scale, index, config.causal);
     const int64_t n = dims.tokens;
     std::vector<float> row(static_cast<size_t>(n));
