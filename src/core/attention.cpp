@@ -321,12 +321,7 @@ void attention_probabilities(const FloatTensor& x, const AttentionWeights& weigh
                              const EntryIndex& index, const AttentionConfig& config,
                              const std::vector<int64_t>& heads, const ProbabilityRows& sink) {
     const detail::AttentionDims all = detail::check_attention_inputs(x, weights, index, config);
-    for (const int64_t h : heads) {
-        if (h < 0 || h >= all.heads) {
-            throw UsageError(
-                fmt::format("head {} is out of range: expected 0 to {}", h, all.heads - 1));
-        }
-    }
+    detail::check_heads(all, heads);
     const int64_t n = all.tokens;
     const int64_t e = all.embed;
     const detail::BiasSource bias = detail::make_bias_source(weights.table, index, all.heads);
@@ -372,8 +367,11 @@ void attention_probabilities(const FloatTensor& x, const AttentionWeights& weigh
             const detail::KernelSlice slice{h, first, std::min(wave_blocks, qblocks - first)};
             const int64_t q0 = first * detail::kBlockQueries;
             const int64_t count = std::min(n, q0 + slice.blocks * detail::kBlockQueries) - q0;
-            // Masked keys (causal) are never written: they stay zero.
-            std::fill(rows.begin(), rows.begin() + count * n, 0.0f);
+            // The kernel writes every unmasked probability of the slice's rows; masked keys
+            // (causal) are never written, so only then is the buffer cleared first.
+            if (config.causal) {
+                std::fill(rows.begin(), rows.begin() + count * n, 0.0f);
+            }
             detail::run_attention_kernel(packed, bias, dims, config.causal, config.threads, nullptr,
                                          rows.data(), spaces, &slice);
             sink(h, q0, count, rows.data());
