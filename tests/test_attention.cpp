@@ -264,26 +264,21 @@ TEST_CASE("rpb::attention_probabilities streams batch 0's rows of attention_forw
             CHECK(same_head(probs, 2, got, 2));
         }
     }
-    SUBCASE("a long causal sequence: several waves of query blocks") {
-        const EntryIndex index(t5_scheme(2600, true));
-        const AttentionWeights w = test_weights(16, 2, index.num_entries(), 6);
-        const FloatTensor x = test_input({1, 2600, 16}, 6);
-        FloatTensor probs;
-        attention_forward(x, w, index, {.heads = 2, .causal = true}, &probs);
-        const FloatTensor got = streamed_probs(x, w, index, {.heads = 2, .causal = true}, {0, 1});
-        CHECK(same_head(probs, 0, got, 0));
-        CHECK(same_head(probs, 1, got, 1));
-        CHECK(got[5 * 2600 + 6] == 0.0f); // masked keys stay zero
-    }
-    SUBCASE("a long sequence without a mask: a wave writes every value of its rows") {
-        const EntryIndex index(t5_scheme(2600));
-        const AttentionWeights w = test_weights(16, 2, index.num_entries(), 9);
-        const FloatTensor x = test_input({1, 2600, 16}, 9);
-        FloatTensor probs;
-        attention_forward(x, w, index, {.heads = 2}, &probs);
-        const FloatTensor got = streamed_probs(x, w, index, {.heads = 2}, {1, 0});
-        CHECK(same_head(probs, 1, got, 0));
-        CHECK(same_head(probs, 0, got, 1));
+    SUBCASE("a long sequence in several waves of query blocks, with and without a mask") {
+        // The second wave reuses the first's buffer: unmasked, every value must be rewritten.
+        for (const bool causal : {true, false}) {
+            const EntryIndex index(t5_scheme(2600, causal));
+            const AttentionWeights w = test_weights(16, 2, index.num_entries(), 6);
+            const FloatTensor x = test_input({1, 2600, 16}, 6);
+            FloatTensor probs;
+            attention_forward(x, w, index, {.heads = 2, .causal = causal}, &probs);
+            const FloatTensor got =
+                streamed_probs(x, w, index, {.heads = 2, .causal = causal}, {1, 0});
+            CAPTURE(causal);
+            CHECK(same_head(probs, 1, got, 0));
+            CHECK(same_head(probs, 0, got, 1));
+            CHECK((got[5 * 2600 + 6] == 0.0f) == causal); // masked keys stay zero
+        }
     }
     SUBCASE("many small windows: the first group computed as attention_forward does") {
         const EntryIndex windows(window2d_scheme(5, 5, true));
