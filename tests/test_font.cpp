@@ -1,3 +1,4 @@
+#include "ink_box.hpp"
 #include "rpb/figure.hpp"
 #include "rpb/font.hpp"
 
@@ -5,31 +6,6 @@
 #include <cmath>
 #include <doctest/doctest.h>
 #include <string>
-
-namespace {
-
-struct InkBox {
-    int x0 = 1 << 30;
-    int y0 = 1 << 30;
-    int x1 = -1;
-    int y1 = -1;
-    int count = 0;
-};
-
-InkBox ink(const rpb::Image& image) {
-    InkBox box;
-    for (int y = 0; y < image.height(); ++y) {
-        for (int x = 0; x < image.width(); ++x) {
-            if (image.pixel(x, y) != rpb::kWhite) {
-                box = {std::min(box.x0, x), std::min(box.y0, y), std::max(box.x1, x),
-                       std::max(box.y1, y), box.count + 1};
-            }
-        }
-    }
-    return box;
-}
-
-} // namespace
 
 TEST_CASE("rpb::decode_utf8 decodes and replaces what is not UTF-8") {
     using V = std::vector<char32_t>;

@@ -1,35 +1,10 @@
+#include "ink_box.hpp"
 #include "rpb/error.hpp"
 #include "rpb/image.hpp"
 
 #include <algorithm>
 #include <doctest/doctest.h>
 #include <string>
-
-namespace {
-
-struct Box {
-    int x0 = 1 << 30;
-    int y0 = 1 << 30;
-    int x1 = -1;
-    int y1 = -1;
-    int count = 0;
-};
-
-// The bounding box of the pixels that are not white.
-Box ink(const rpb::Image& image) {
-    Box box;
-    for (int y = 0; y < image.height(); ++y) {
-        for (int x = 0; x < image.width(); ++x) {
-            if (image.pixel(x, y) != rpb::kWhite) {
-                box = {std::min(box.x0, x), std::min(box.y0, y), std::max(box.x1, x),
-                       std::max(box.y1, y), box.count + 1};
-            }
-        }
-    }
-    return box;
-}
-
-} // namespace
 
 TEST_CASE("rpb::Image fill_rect clips and pixel checks bounds") {
     rpb::Image image(10, 6);
