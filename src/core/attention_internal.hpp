@@ -28,6 +28,11 @@ AttentionDims check_attention_setup(const Shape& x_shape, const AttentionWeights
 AttentionDims check_attention_inputs(const FloatTensor& x, const AttentionWeights& weights,
                                      const EntryIndex& index, const AttentionConfig& config);
 
+/// The references' output projection in double: out (tokens, E) = merged (tokens, E) @
+/// proj_weight^T + proj_bias, rounded to float32 once.
+void project_out_double(const double* merged, int64_t tokens, const AttentionWeights& weights,
+                        float* out);
+
 /// Throws rpb::UsageError unless every entry of `heads` is a head of dims (0 to dims.heads - 1):
 /// the heads a probability stream is asked for.
 void check_heads(const AttentionDims& dims, const std::vector<int64_t>& heads);

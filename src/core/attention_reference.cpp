@@ -8,6 +8,24 @@
 
 namespace rpb {
 
+namespace detail {
+
+void project_out_double(const double* merged, int64_t tokens, const AttentionWeights& weights,
+                        float* out) {
+    const int64_t e = weights.proj_weight.dim(0);
+    for (int64_t t = 0; t < tokens; ++t) {
+        for (int64_t o = 0; o < e; ++o) {
+            double acc = weights.proj_bias[o];
+            for (int64_t c = 0; c < e; ++c) {
+                acc += merged[t * e + c] * weights.proj_weight.at(o, c);
+            }
+            out[t * e + o] = static_cast<float>(acc);
+        }
+    }
+}
+
+} // namespace detail
+
 FloatTensor attention_reference(const FloatTensor& x, const AttentionWeights& weights,
                                 const EntryIndex& index, const AttentionConfig& config,
                                 FloatTensor* probs) {
@@ -77,15 +95,7 @@ FloatTensor attention_reference(const FloatTensor& x, const AttentionWeights& we
                 }
             }
         }
-        for (int64_t t = 0; t < n; ++t) {
-            for (int64_t o = 0; o < e; ++o) {
-                double acc = weights.proj_bias[o];
-                for (int64_t c = 0; c < e; ++c) {
-                    acc += merged[t * e + c] * weights.proj_weight.at(o, c);
-                }
-                out[(b * n + t) * e + o] = static_cast<float>(acc);
-            }
-        }
+        detail::project_out_double(merged.data(), n, weights, out.data() + b * n * e);
     }
     return out;
 }

@@ -227,15 +227,7 @@ FloatTensor swin_v2_attention(const FloatTensor& x, const AttentionWeights& weig
                 }
             },
             merged.data());
-        for (int64_t t = 0; t < n; ++t) {
-            for (int64_t o = 0; o < e; ++o) {
-                double acc = weights.proj_bias[o];
-                for (int64_t c = 0; c < e; ++c) {
-                    acc += merged[t * e + c] * weights.proj_weight.at(o, c);
-                }
-                out[(b * n + t) * e + o] = static_cast<float>(acc);
-            }
-        }
+        detail::project_out_double(merged.data(), n, weights, out.data() + b * n * e);
     }
     return out;
 }
