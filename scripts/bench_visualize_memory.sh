@@ -14,15 +14,19 @@ rpbtool=$root/${BUILD:-build}/rpbtool
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-measure() { # measure NAME COMMAND...: one row of the table
-    local name=$1
-    shift
-    /usr/bin/time -v -o "$work/time.txt" bash -c "$*" >/dev/null
-    awk -v name="$name" -F': ' '
+report() { # report NAME FILE: one row of the table from a /usr/bin/time -v report
+    awk -v name="$1" -F': ' '
         /Maximum resident set size/ { rss = $2 }
         /User time/ { user = $2 } /System time/ { sys = $2 }
         /Elapsed \(wall clock\)/ { n = split($2, p, ":"); wall = 0; for (i = 1; i <= n; i++) wall = wall * 60 + p[i] }
-        END { printf "| %s | %.0f MB | %.1f s | %.1f s |\n", name, rss / 1024, wall, user + sys }' "$work/time.txt"
+        END { printf "| %s | %.0f MB | %.1f s | %.1f s |\n", name, rss / 1024, wall, user + sys }' "$2"
+}
+
+measure() { # measure NAME COMMAND...: runs the command under /usr/bin/time -v
+    local name=$1
+    shift
+    /usr/bin/time -v -o "$work/time.txt" "$@" >/dev/null
+    report "$name" "$work/time.txt"
 }
 
 cpu=$(lscpu | sed -n 's/^Model name: *//p' | head -1)
@@ -31,12 +35,14 @@ echo
 echo "| command | peak RSS | wall | CPU |"
 echo "|---|---|---|---|"
 measure "visualize --qlen 4096 --heads 12 (T5 bias, 201 M values)" \
-    "'$rpbtool' visualize --qlen 4096 --heads 12 -o '$work/t5_4096.png'"
+    "$rpbtool" visualize --qlen 4096 --heads 12 -o "$work/t5_4096.png"
 measure "visualize --what attn --qlen 4096 --heads 12 --embed-dim 768 (201 M probabilities)" \
-    "'$rpbtool' visualize --what attn --qlen 4096 --heads 12 --embed-dim 768 -o '$work/attn_4096.png'"
+    "$rpbtool" visualize --what attn --qlen 4096 --heads 12 --embed-dim 768 -o "$work/attn_4096.png"
 measure "visualize --what attn --qlen 8192 --heads 12 --embed-dim 768 (805 M probabilities)" \
-    "'$rpbtool' visualize --what attn --qlen 8192 --heads 12 --embed-dim 768 -o '$work/attn_8192.png'"
-# The pipe: the writer's and the reader's peaks are one process tree's; time -v reports the
-# largest single process, which is the one drawing or the one computing.
-measure "bias --qlen 8192 --heads 12 --format npy -o - | visualize --input - (3.2 GB piped)" \
-    "'$rpbtool' bias --qlen 8192 --heads 12 --format npy -o - | '$rpbtool' visualize --input - -o '$work/big.png'"
+    "$rpbtool" visualize --what attn --qlen 8192 --heads 12 --embed-dim 768 -o "$work/attn_8192.png"
+# A pipe: each side measured on its own (time -v of a whole pipeline reports its largest
+# process): the writer computes the (12, 8192, 8192) float32 array, 3.2 GB; the reader draws it.
+/usr/bin/time -v -o "$work/writer.txt" "$rpbtool" bias --qlen 8192 --heads 12 --format npy -o - |
+    /usr/bin/time -v -o "$work/reader.txt" "$rpbtool" visualize --input - -o "$work/big.png"
+report "bias --qlen 8192 --heads 12 --format npy -o - (writing the 3.2 GB array to a pipe)" "$work/writer.txt"
+report "visualize --input - (drawing that array from the pipe)" "$work/reader.txt"
