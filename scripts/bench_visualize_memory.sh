@@ -4,6 +4,7 @@
 # standard output. The pictures go to a temporary folder.
 #
 #   scripts/bench_visualize_memory.sh        (BUILD=build-other to measure another build)
+#   PIPE_QLEN=16384 scripts/bench_visualize_memory.sh   a larger piped array (12.9 GB)
 #
 # Peak RSS does not depend on what else runs; the times do, so run it on a quiet machine.
 set -euo pipefail
@@ -41,8 +42,11 @@ measure "visualize --what attn --qlen 4096 --heads 12 --embed-dim 768 (201 M pro
 measure "visualize --what attn --qlen 8192 --heads 12 --embed-dim 768 (805 M probabilities)" \
     "$rpbtool" visualize --what attn --qlen 8192 --heads 12 --embed-dim 768 -o "$work/attn_8192.png"
 # A pipe: each side measured on its own (time -v of a whole pipeline reports its largest
-# process): the writer computes the (12, 8192, 8192) float32 array, 3.2 GB; the reader draws it.
-/usr/bin/time -v -o "$work/writer.txt" "$rpbtool" bias --qlen 8192 --heads 12 --format npy -o - |
+# process): the writer computes the (12, q, q) float32 array (3.2 GB for q = 8192); the reader
+# draws it.
+q=${PIPE_QLEN:-8192}
+gb=$(awk -v q="$q" 'BEGIN { printf "%.1f", 12 * q * q * 4 / 1e9 }')
+/usr/bin/time -v -o "$work/writer.txt" "$rpbtool" bias --qlen "$q" --heads 12 --format npy -o - |
     /usr/bin/time -v -o "$work/reader.txt" "$rpbtool" visualize --input - -o "$work/big.png"
-report "bias --qlen 8192 --heads 12 --format npy -o - (writing the 3.2 GB array to a pipe)" "$work/writer.txt"
+report "bias --qlen $q --heads 12 --format npy -o - (writing the $gb GB array to a pipe)" "$work/writer.txt"
 report "visualize --input - (drawing that array from the pipe)" "$work/reader.txt"
