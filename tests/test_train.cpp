@@ -312,3 +312,80 @@ TEST_CASE("rpb::learning_rate is warm-up then cosine, as math.md section 7") {
     CHECK(learning_rate(c, 8, 12) == doctest::Approx(0.5));
     CHECK(learning_rate(c, 11, 12) == doctest::Approx((1 + std::cos(M_PI * 7 / 8)) / 2));
 }
+
+TEST_CASE("run.json gives back every field of the TrainConfig, and old run folders still read") {
+    TrainConfig c;
+    c.model.pos = PositionKind::t5;
+    c.optimizer.kind = OptimizerKind::sgd;
+    c.optimizer.lr = 0.125;
+    c.optimizer.min_lr = 0.0625;
+    c.optimizer.warmup = 7;
+    c.optimizer.weight_decay = 0.25;
+    c.optimizer.momentum = 0.5;
+    c.optimizer.clip_grad = 2.5;
+    c.epochs = 3;
+    c.steps = 11;
+    c.batch_size = 33;
+    c.label_smoothing = 0.375;
+    c.crop = false;
+    c.flip = false;
+    c.erase = 0.75;
+    c.shuffle = false;
+    c.limit_train = 99;
+    c.seed = 12345678901234ULL;
+    c.eval_batch = 77;
+    c.test_each_epoch = false;
+    const std::string text = train_config_to_json(c, "/data/dir", "from.safetensors");
+
+    std::string data_dir, from_model;
+    const TrainConfig back = train_config_from_json(text, "run.json", &data_dir, &from_model);
+    CHECK(data_dir == "/data/dir");
+    CHECK(from_model == "from.safetensors");
+    // Written again, the parsed config gives the same text: no field is lost either way.
+    CHECK(train_config_to_json(back, data_dir, from_model) == text);
+    CHECK(back.model.pos == PositionKind::t5);
+    CHECK(back.optimizer.kind == OptimizerKind::sgd);
+    CHECK(back.optimizer.lr == 0.125);
+    CHECK(back.optimizer.min_lr == 0.0625);
+    CHECK(back.optimizer.warmup == 7);
+    CHECK(back.optimizer.weight_decay == 0.25);
+    CHECK(back.optimizer.momentum == 0.5);
+    CHECK(back.optimizer.clip_grad == 2.5);
+    CHECK(back.epochs == 3);
+    CHECK(back.steps == 11);
+    CHECK(back.batch_size == 33);
+    CHECK(back.label_smoothing == 0.375);
+    CHECK(back.crop == false);
+    CHECK(back.flip == false);
+    CHECK(back.erase == 0.75);
+    CHECK(back.shuffle == false);
+    CHECK(back.limit_train == 99);
+    CHECK(back.seed == 12345678901234ULL);
+    CHECK(back.eval_batch == 77);
+    CHECK(back.test_each_epoch == false);
+    // The keys of run.json, in order: the format other tools and older run folders rely on.
+    std::vector<std::string> keys;
+    const nlohmann::ordered_json ordered = nlohmann::ordered_json::parse(text);
+    for (const auto& item : ordered.items()) {
+        keys.push_back(item.key());
+    }
+    CHECK(keys ==
+          std::vector<std::string>{
+              "model",      "data",           "from",         "optimizer",       "lr",
+              "min_lr",     "warmup",         "weight_decay", "momentum",        "clip_grad",
+              "epochs",     "steps",          "batch_size",   "label_smoothing", "crop",
+              "flip",       "erase",          "shuffle",      "limit_train",     "seed",
+              "eval_batch", "test_each_epoch"});
+
+    nlohmann::json j = nlohmann::json::parse(text);
+    j.erase("erase"); // a run folder from before random erasing
+    CHECK(train_config_from_json(j.dump(), "old.json", &data_dir, &from_model).erase == 0.0);
+    j = nlohmann::json::parse(text);
+    j.erase("seed");
+    CHECK_THROWS_WITH_AS(train_config_from_json(j.dump(), "cut.json", &data_dir, &from_model),
+                         doctest::Contains("cut.json: not a valid run description"), Error);
+    j = nlohmann::json::parse(text);
+    j["label_smoothing"] = 1.5;
+    CHECK_THROWS_WITH_AS(train_config_from_json(j.dump(), "bad.json", &data_dir, &from_model),
+                         doctest::Contains("bad.json: --label-smoothing must be in [0, 1)"), Error);
+}

@@ -4,6 +4,8 @@
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
+#include <string_view>
+#include <type_traits>
 
 namespace rpb {
 
@@ -34,6 +36,41 @@ void TrainConfig::validate() const {
     }
 }
 
+namespace {
+
+/// Every plain field of run.json with its key, in the file's order: one list for writing and
+/// reading, so that a new field cannot be saved and then forgotten on --resume (or the reverse).
+/// The model, the paths and the optimiser's name are written around it by hand.
+template <class Config, class Visit>
+void visit_run_fields(Config& c, Visit&& visit) {
+    visit("lr", c.optimizer.lr);
+    visit("min_lr", c.optimizer.min_lr);
+    visit("warmup", c.optimizer.warmup);
+    visit("weight_decay", c.optimizer.weight_decay);
+    visit("momentum", c.optimizer.momentum);
+    visit("clip_grad", c.optimizer.clip_grad);
+    visit("epochs", c.epochs);
+    visit("steps", c.steps);
+    visit("batch_size", c.batch_size);
+    visit("label_smoothing", c.label_smoothing);
+    visit("crop", c.crop);
+    visit("flip", c.flip);
+    visit("erase", c.erase);
+    visit("shuffle", c.shuffle);
+    visit("limit_train", c.limit_train);
+    visit("seed", c.seed);
+    visit("eval_batch", c.eval_batch);
+    visit("test_each_epoch", c.test_each_epoch);
+}
+
+/// Keys that run folders written before the key existed lack; they read as the value that
+/// reproduces what those runs did.
+bool optional_run_field(std::string_view key) {
+    return key == "erase";
+}
+
+} // namespace
+
 std::string train_config_to_json(const TrainConfig& c, const std::string& data_dir,
                                  const std::string& from_model) {
     nlohmann::ordered_json j;
@@ -41,24 +78,7 @@ std::string train_config_to_json(const TrainConfig& c, const std::string& data_d
     j["data"] = data_dir;
     j["from"] = from_model;
     j["optimizer"] = optimizer_name(c.optimizer.kind);
-    j["lr"] = c.optimizer.lr;
-    j["min_lr"] = c.optimizer.min_lr;
-    j["warmup"] = c.optimizer.warmup;
-    j["weight_decay"] = c.optimizer.weight_decay;
-    j["momentum"] = c.optimizer.momentum;
-    j["clip_grad"] = c.optimizer.clip_grad;
-    j["epochs"] = c.epochs;
-    j["steps"] = c.steps;
-    j["batch_size"] = c.batch_size;
-    j["label_smoothing"] = c.label_smoothing;
-    j["crop"] = c.crop;
-    j["flip"] = c.flip;
-    j["erase"] = c.erase;
-    j["shuffle"] = c.shuffle;
-    j["limit_train"] = c.limit_train;
-    j["seed"] = c.seed;
-    j["eval_batch"] = c.eval_batch;
-    j["test_each_epoch"] = c.test_each_epoch;
+    visit_run_fields(c, [&](const char* key, const auto& value) { j[key] = value; });
     return j.dump(2) + "\n";
 }
 
@@ -71,24 +91,14 @@ TrainConfig train_config_from_json(const std::string& text, const std::string& o
         *data_dir = j.at("data").get<std::string>();
         *from_model = j.at("from").get<std::string>();
         c.optimizer.kind = parse_optimizer(j.at("optimizer").get<std::string>());
-        c.optimizer.lr = j.at("lr").get<double>();
-        c.optimizer.min_lr = j.at("min_lr").get<double>();
-        c.optimizer.warmup = j.at("warmup").get<int64_t>();
-        c.optimizer.weight_decay = j.at("weight_decay").get<double>();
-        c.optimizer.momentum = j.at("momentum").get<double>();
-        c.optimizer.clip_grad = j.at("clip_grad").get<double>();
-        c.epochs = j.at("epochs").get<int64_t>();
-        c.steps = j.at("steps").get<int64_t>();
-        c.batch_size = j.at("batch_size").get<int64_t>();
-        c.label_smoothing = j.at("label_smoothing").get<double>();
-        c.crop = j.at("crop").get<bool>();
-        c.flip = j.at("flip").get<bool>();
-        c.erase = j.value("erase", 0.0); // absent in run folders from before random erasing
-        c.shuffle = j.at("shuffle").get<bool>();
-        c.limit_train = j.at("limit_train").get<int64_t>();
-        c.seed = j.at("seed").get<uint64_t>();
-        c.eval_batch = j.at("eval_batch").get<int64_t>();
-        c.test_each_epoch = j.at("test_each_epoch").get<bool>();
+        visit_run_fields(c, [&](const char* key, auto& value) {
+            using Value = std::remove_reference_t<decltype(value)>;
+            if (optional_run_field(key) && !j.contains(key)) {
+                value = Value{}; // erase: 0, no random erasing
+            } else {
+                value = j.at(key).get<Value>();
+            }
+        });
         c.validate();
     } catch (const nlohmann::json::exception& e) {
         throw Error(fmt::format("{}: not a valid run description ({})", origin, e.what()));
