@@ -28,14 +28,32 @@ for pos in "${schemes[@]}"; do
     dir=$runs/exp-$pos
     if [[ -f $dir/run.json ]]; then
         echo "experiment: $pos: continuing $dir" >&2
-        "$rpbtool" train -o "$dir" --resume
+        # The recipe and options again: rpbtool refuses them (exit 2, naming the option) if the
+        # run was started from a different recipe, rather than finishing a stale experiment.
+        rc=0
+        "$rpbtool" --config samples/vit_fashion_mnist.toml train --pos "$pos" "${extra[@]}" \
+            -o "$dir" --resume || rc=$?
+        if ((rc == 2)); then
+            echo "experiment: $pos: $dir was started differently (above); remove it to run" \
+                "this recipe" >&2
+            exit 1
+        elif ((rc != 0)); then
+            exit "$rc"
+        fi
     else
         echo "experiment: $pos: starting $dir" >&2
         "$rpbtool" --config samples/vit_fashion_mnist.toml train --pos "$pos" "${extra[@]}" -o "$dir"
     fi
 done
 
-# The report, from the run folders only (re-running the script rewrites it the same way).
+# The report, from the run folders only (re-running the script rewrites it the same way), then
+# the reading of it, which only a person can write: the part of the old report from the heading
+# "## What the numbers show" on is kept as it was.
+analysis=$(mktemp)
+trap 'rm -f "$analysis"' EXIT
+if [[ -f $doc ]]; then
+    sed -n '/^## What the numbers show/,$p' "$doc" >"$analysis"
+fi
 cpu=$(lscpu | sed -n 's/^Model name: *//p' | head -1)
 {
     echo "# Position schemes compared"
@@ -70,5 +88,10 @@ cpu=$(lscpu | sed -n 's/^Model name: *//p' | head -1)
         echo
         echo "![rpb-2d attention](experiments/attention-rpb-2d.png)"
     fi
-} >"$doc"
+    if [[ -s $analysis ]]; then
+        echo
+        cat "$analysis"
+    fi
+} >"$doc.tmp"
+mv "$doc.tmp" "$doc"
 echo "experiment: wrote $doc" >&2
