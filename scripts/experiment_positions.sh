@@ -50,11 +50,11 @@ done
 # the reading of it, which only a person can write: the part of the old report from the heading
 # "## What the numbers show" on is kept as it was.
 analysis=$(mktemp)
-trap 'rm -f "$analysis"' EXIT
-if [[ -f $doc ]]; then
+trap 'rm -f "$analysis" "$analysis.report"' EXIT
+if [[ -f $doc ]]; then # a regular file only: never read back /dev/stdout
     sed -n '/^## What the numbers show/,$p' "$doc" >"$analysis"
 fi
-cpu=$(lscpu | sed -n 's/^Model name: *//p' | head -1)
+cpu="$(lscpu | sed -n "s/^Model name: *//p" | head -1) (family $(lscpu | sed -n "s/^CPU family: *//p" | head -1), model $(lscpu | sed -n "s/^Model: *//p" | head -1))"
 {
     echo "# Position schemes compared"
     echo
@@ -92,6 +92,13 @@ cpu=$(lscpu | sed -n 's/^Model name: *//p' | head -1)
         echo
         cat "$analysis"
     fi
-} >"$doc.tmp"
-mv "$doc.tmp" "$doc"
+} >"$analysis.report"
+# Whole or not at all; a target that is not a regular file (OUT=/dev/stdout) is written to.
+if [[ -e $doc && ! -f $doc ]]; then
+    cat "$analysis.report" >"$doc"
+    rm -f "$analysis.report"
+else
+    mv "$analysis.report" "$doc.tmp"
+    mv "$doc.tmp" "$doc"
+fi
 echo "experiment: wrote $doc" >&2
