@@ -4,7 +4,9 @@
 #include "commands.hpp"
 #include "rpb/checkpoint.hpp"
 #include "rpb/error.hpp"
+#include "rpb/table_structure.hpp"
 
+#include <cmath>
 #include <fmt/format.h>
 #include <memory>
 
@@ -14,6 +16,7 @@ namespace {
 
 struct InspectOptions {
     std::string file;
+    bool structure = false;
     OutputOptions output;
 };
 
@@ -138,6 +141,54 @@ std::string text_report(const SafetensorsFile& file, const std::vector<Checkpoin
     return text;
 }
 
+// --structure: the per-head numbers of every resolved window table (t5 buckets and tables
+// whose scheme is unknown have none).
+bool has_structure(const CheckpointBias& b) {
+    return b.resolved && b.scheme.type != SchemeType::t5;
+}
+
+nlohmann::json number_or_null(double v) {
+    return std::isnan(v) ? nlohmann::json() : nlohmann::json(v);
+}
+
+nlohmann::json structure_json(const std::vector<HeadStructure>& heads) {
+    nlohmann::json out = nlohmann::json::array();
+    for (const HeadStructure& s : heads) {
+        out.push_back({{"head", s.head},
+                       {"self", number_or_null(s.self)},
+                       {"locality", number_or_null(s.locality)},
+                       {"row_minus_column", number_or_null(s.row_minus_column)},
+                       {"mirror", number_or_null(s.mirror)},
+                       {"cls_to_token", number_or_null(s.cls_to_token)},
+                       {"token_to_cls", number_or_null(s.token_to_cls)},
+                       {"cls_to_cls", number_or_null(s.cls_to_cls)}});
+    }
+    return out;
+}
+
+std::string
+structure_text(const std::vector<std::pair<std::string, std::vector<HeadStructure>>>& tables) {
+    std::string text =
+        "# per head (offset = query - key): self = (b(0,0) - mean) / std; locality = corr(b, "
+        "-|offset|);\n# row-col = (mean b in the query's row - in its column) / std; mirror = "
+        "corr(b(dy,dx), b(dy,-dx)); cls entries raw\n";
+    text += fmt::format("{:<24}  {:>4}  {:>7}  {:>8}  {:>7}  {:>6}  {:>8}  {:>8}  {:>8}\n", "block",
+                        "head", "self", "locality", "row-col", "mirror", "cls->tok", "tok->cls",
+                        "cls->cls");
+    const auto num = [](double v, int digits) {
+        return std::isnan(v) ? std::string("-") : fmt::format("{:.{}f}", v, digits);
+    };
+    for (const auto& [block, heads] : tables) {
+        for (const HeadStructure& s : heads) {
+            text += fmt::format(
+                "{:<24}  {:>4}  {:>7}  {:>8}  {:>7}  {:>6}  {:>8}  {:>8}  {:>8}\n", block, s.head,
+                num(s.self, 2), num(s.locality, 2), num(s.row_minus_column, 2), num(s.mirror, 2),
+                num(s.cls_to_token, 3), num(s.token_to_cls, 3), num(s.cls_to_cls, 3));
+        }
+    }
+    return text;
+}
+
 void run_inspect(const InspectOptions& o) {
     const OutputFormat format = resolve_format(o.output);
     if (format != OutputFormat::text && format != OutputFormat::json) {
@@ -148,11 +199,26 @@ void run_inspect(const InspectOptions& o) {
     }
     const SafetensorsFile file(o.file);
     const std::vector<CheckpointBias> biases = find_biases(file);
+    std::vector<std::pair<std::string, std::vector<HeadStructure>>> structures;
+    if (o.structure) {
+        for (const auto& b : biases) {
+            if (has_structure(b)) {
+                structures.emplace_back(safe(b.prefix.empty() ? b.name : b.prefix),
+                                        table_structure(bias_table(file, b), b.scheme));
+            }
+        }
+    }
     std::string text;
     if (format == OutputFormat::json) {
         nlohmann::json tables = nlohmann::json::array();
+        size_t next_structure = 0;
         for (const auto& b : biases) {
             tables.push_back(to_json(b));
+            if (o.structure) {
+                tables.back()["structure"] =
+                    has_structure(b) ? structure_json(structures[next_structure++].second)
+                                     : nlohmann::json();
+            }
         }
         const nlohmann::json doc = {{"command", "inspect"},
                                     {"file", o.file},
@@ -162,6 +228,9 @@ void run_inspect(const InspectOptions& o) {
         text = doc.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
     } else {
         text = text_report(file, biases);
+        if (!structures.empty()) {
+            text += structure_text(structures);
+        }
     }
     auto out = open_output(o.output, false);
     out->write(text);
@@ -177,6 +246,9 @@ Runner setup_inspect(CLI::App& app) {
                    "heads, statistics");
     command->configurable();
     command->add_option("file", options->file, "The checkpoint (.safetensors)")->required();
+    command->add_flag("--structure", options->structure,
+                      "Also, per head of every window table: self, locality, row-col, mirror "
+                      "and the class-token entries (what the head prefers)");
     add_output_options(*command, options->output);
     return [options]() { run_inspect(*options); };
 }

@@ -37,6 +37,25 @@ case "$out" in *'"window":[7,7]'*'"scheme_from":"index"'* | *'"scheme_from":"ind
 expect_ok inspect "$Z/hf_swin.safetensors" -o "$WORK/i.json"
 case "$(cat "$WORK/i.json")" in '{"command":"inspect"'*) pass ;; *) fail "-o .json gives json" ;; esac
 
+# --- inspect --structure: a row of numbers per head of every window table, none for t5 ---------
+expect_ok inspect "$Z/rpbtool_vit.safetensors" --structure
+expect_eq "structure header" "$(printf '%s\n' "$out" | grep '^block ' | tail -1 | awk '{ print $1, $2, $3, $4, $5, $6, $7 }')" \
+    "block head self locality row-col mirror cls->tok"
+expect_eq "structure rows: 2 blocks x 2 heads" "$(printf '%s\n' "$out" | awk '$2 ~ /^[0-9]+$/ && NF == 9 { printf "%s:%s ", $1, $2 }')" \
+    "blocks.0.attn:0 blocks.0.attn:1 blocks.1.attn:0 blocks.1.attn:1 "
+# correlations lie in [-1, 1]; the class token's three entries are there
+expect_eq "structure ranges" "$(printf '%s\n' "$out" | awk '$2 ~ /^[0-9]+$/ && NF == 9 { if ($4 < -1 || $4 > 1 || $6 < -1 || $6 > 1 || $7 == "-") bad = 1 } END { print bad + 0 }')" "0"
+expect_ok inspect "$Z/rpbtool_vit.safetensors" --structure --format json
+for key in '"structure":[{"cls_to_cls":' '"locality":' '"mirror":' '"row_minus_column":' '"self":'; do
+    case "$out" in *"$key"*) pass ;; *) fail "inspect --structure json lacks $key" ;; esac
+done
+expect_ok inspect "$Z/hf_t5.safetensors" --structure
+expect_eq "t5 has no structure rows" "$(printf '%s\n' "$out" | grep -c 'locality')" "0"
+expect_ok inspect "$Z/hf_t5.safetensors" --structure --format json
+case "$out" in *'"structure":null'*) pass ;; *) fail "t5 structure is null in json" ;; esac
+expect_ok inspect "$Z/tv_swin.safetensors"
+case "$out" in *locality*) fail "structure without --structure" ;; *) pass ;; esac
+
 # --- attn --weights --prefix, every family, against the references -------------------------------
 attn_case() { # WHAT FILE PREFIX INPUT GOLDEN
     expect_ok attn --weights "$Z/$2" --prefix "$3" --input "$Z/$4" -o "$WORK/o.npy"
