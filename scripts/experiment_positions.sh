@@ -88,6 +88,18 @@ cpu="$(lscpu | sed -n "s/^Model name: *//p" | head -1) (family $(lscpu | sed -n 
         echo
         echo "![rpb-2d attention](experiments/attention-rpb-2d.png)"
     fi
+    # What each head prefers, in numbers (docs/cli.md, inspect --structure), for the schemes
+    # whose tables are offsets.
+    for pos in rpb-2d rpb-1d; do
+        model=$runs/exp-$pos/model.safetensors
+        [[ -f $model ]] || continue
+        echo
+        echo "Per-head structure of the $pos run's tables (\`rpbtool inspect --structure\`):"
+        echo
+        echo '```text'
+        "$rpbtool" inspect "$model" --structure | sed -n '/^# per head/,$p'
+        echo '```'
+    done
     if [[ -s $analysis ]]; then
         echo
         cat "$analysis"
