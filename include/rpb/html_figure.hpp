@@ -49,11 +49,4 @@ std::string html_page(const HeatmapSpec& spec, const CellMeaning& cells,
 /// Standard base64 (RFC 4648, with '=' padding) of `size` bytes.
 std::string base64_encode(const void* data, size_t size);
 
-namespace detail {
-/// The page's script and style (html_figure_script.cpp), kept apart from the C++ that fills in
-/// the data.
-extern const char* const html_figure_script;
-extern const char* const html_figure_style;
-} // namespace detail
-
 } // namespace rpb

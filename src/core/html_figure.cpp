@@ -10,11 +10,24 @@
 #include <cstring>
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
+#include <string_view>
 #include <vector>
+
+// The page's style and script: src/core/html_figure.css and html_figure.js, compiled in as
+// bytes by cmake/embed_file.cmake (CMakeLists.txt), so that they stay plain CSS and JavaScript
+// files to read and lint, apart from the C++ that fills in the data.
+extern const unsigned char rpb_html_figure_css[];
+extern const std::size_t rpb_html_figure_css_size;
+extern const unsigned char rpb_html_figure_js[];
+extern const std::size_t rpb_html_figure_js_size;
 
 namespace rpb {
 
 namespace {
+
+std::string_view embedded_text(const unsigned char* bytes, std::size_t size) {
+    return {reinterpret_cast<const char*>(bytes), size};
+}
 
 static_assert(std::endian::native == std::endian::little,
               "the page embeds little-endian float32 and int32 as they lie in memory");
@@ -263,12 +276,13 @@ std::string html_page(const HeatmapSpec& spec, const CellMeaning& cells, const H
     page += "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n";
     page += fmt::format("<title>{}</title>\n",
                         detail::escape_markup(spec.title.empty() ? "rpbtool figure" : spec.title));
-    page += fmt::format("<style>\n{}</style>\n</head>\n<body>\n", detail::html_figure_style);
+    page += fmt::format("<style>\n{}</style>\n</head>\n<body>\n",
+                        embedded_text(rpb_html_figure_css, rpb_html_figure_css_size));
     page += "<noscript>This page draws its figure with JavaScript.</noscript>\n";
     page += "<script type=\"application/json\" id=\"rpb-data\">";
     page += script_safe(data);
     page += "</script>\n<script>\n";
-    page += detail::html_figure_script;
+    page += embedded_text(rpb_html_figure_js, rpb_html_figure_js_size);
     page += "</script>\n</body>\n</html>\n";
     return page;
 }

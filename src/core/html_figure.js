@@ -1,41 +1,11 @@
-// The script and style of the interactive page (html_figure.hpp). The script reads the JSON
-// of <script id="rpb-data">, decodes the base64 float32 values, and builds the figure: title,
-// controls, the panel grid (one canvas per panel: cells, frame, ticks), axis labels, the
-// colour bar, and the tooltip. Everything is drawn here: the page loads nothing.
+// rpbtool's interactive figure (src/core/html_figure.js, include/rpb/html_figure.hpp). It reads
+// the JSON of the script element "rpb-data", decodes the base64 float32 values, and builds the
+// figure: title, controls, the panel grid (one canvas per panel: cells, frame, ticks), axis
+// labels, the colour bar, and the tooltip. Everything is drawn here: the page loads nothing.
 //
 // For tests and scripts it sets window.rpbFigure: cellCenter(p, r, c) gives the client
 // coordinates of value (r, c) of panel p when shown, tipText() the tooltip's text, and show(p)
 // selects a panel (-1: all), as the selector does.
-#include "rpb/html_figure.hpp"
-
-namespace rpb::detail {
-
-const char* const html_figure_style = R"CSS(
-body { font: 14px sans-serif; color: #222; margin: 16px 20px; background: #fff; }
-h1 { font-size: 17px; font-weight: 600; margin: 0 0 4px 0; max-width: 1200px; }
-.note { margin: 0 0 6px 0; color: #444; }
-.controls { margin: 8px 0 12px 0; display: flex; gap: 6px; align-items: center; flex-wrap: wrap; }
-.controls button { min-width: 2.2em; }
-.hint { color: #666; font-size: 12px; margin-left: 8px; }
-.figure { display: grid; grid-template-columns: auto auto auto; justify-content: start;
-          align-items: start; gap: 0 10px; }
-.ylabel { writing-mode: vertical-rl; transform: rotate(180deg); text-align: center;
-          align-self: center; }
-.xlabel { text-align: center; grid-column: 2; margin-top: 2px; }
-.grid { display: grid; gap: 10px 18px; align-items: start; justify-content: start; }
-.panel { display: flex; flex-direction: column; align-items: flex-start; }
-.ptitle { text-align: center; font-size: 13px; white-space: nowrap; }
-.rowlabel { align-self: center; font-size: 13px; padding-right: 8px; white-space: nowrap; }
-canvas.cells { cursor: crosshair; display: block; }
-canvas.cells.dragging { cursor: grabbing; }
-.tip { position: fixed; pointer-events: none; background: rgba(255, 255, 255, 0.96);
-       border: 1px solid #888; border-radius: 3px; padding: 4px 7px; font-size: 13px;
-       line-height: 1.35; white-space: nowrap; box-shadow: 0 1px 4px rgba(0, 0, 0, 0.25); }
-.tip .head { font-weight: 600; }
-.tip .value { font-family: monospace; }
-)CSS";
-
-const char* const html_figure_script = R"JS(
 (function () {
 'use strict';
 const D = JSON.parse(document.getElementById('rpb-data').textContent);
@@ -517,6 +487,3 @@ window.rpbFigure = {
   },
 };
 })();
-)JS";
-
-} // namespace rpb::detail
