@@ -33,6 +33,23 @@ expect_eq "run.json erase" "$(grep -c '"erase": 0.25' "$WORK/erase1/run.json")" 
 expect_eq "run.json without erase" "$(grep -c '"erase": 0.0' "$WORK/a/run.json")" "1"
 cmp -s "$WORK/a/model.safetensors" "$WORK/erase1/model.safetensors" && fail "erasing changed nothing" || pass
 
+# scripts/summarize_runs.sh: a row per run folder, from run.json and metrics.csv alone.
+summary=$(bash "$TESTS/../scripts/summarize_runs.sh" "$WORK/a" "$WORK/erase1/")
+expect_eq "summary rows" "$(printf '%s\n' "$summary" | grep -c '^| a |\|^| erase1 |')" "2"
+row_a=$(printf '%s\n' "$summary" | grep '^| a |')
+last_a=$(tail -1 "$WORK/a/metrics.csv" | awk -F, '{ printf "%.2f%%", 100 * $6 }')
+expect_eq "summary: a's last test accuracy" "$(echo "$row_a" | awk -F' [|] ' '{ print $4 }')" "$last_a"
+expect_eq "summary: a's epochs" "$(echo "$row_a" | awk -F' [|] ' '{ print $3 }')" "2 of 2"
+for change in "--embed-dim 16" "--depth 2" "--epochs 2" "--seed 3" "--batch-size 8"; do
+    case "$row_a" in *"$change"*) pass ;; *) fail "summary of a lacks '$change': $row_a" ;; esac
+done
+case "$(printf '%s\n' "$summary" | grep '^| erase1 |')" in
+*"erase (--erase-prob 0.25)"*) pass ;;
+*) fail "summary of erase1 lacks its erasing" ;;
+esac
+bash "$TESTS/../scripts/summarize_runs.sh" "$WORK/nothing" 2>"$WORK/sum.err" && fail "summary of no run" || pass
+expect_eq "summary error" "$(cat "$WORK/sum.err")" "summarize_runs: $WORK/nothing: not a run folder (no run.json and metrics.csv there)"
+
 # --- an existing run is never overwritten; --resume needs a run ------------------------------
 expect_error 2 "-o $WORK/a: the run folder exists; continue it with --resume or choose another folder" \
     train "${SMALL[@]}" --epochs 2 -o "$WORK/a"
