@@ -25,7 +25,7 @@ struct TrainOptions {
     int64_t num_buckets = 32, max_distance = 128;
     int64_t epochs = 60, steps = -1, batch_size = 128;
     std::string optimizer = "adamw";
-    double lr = 2e-3, min_lr = 1e-5, weight_decay = 0.05, momentum = 0.0, label_smoothing = 0.1,
+    double lr = 3e-3, min_lr = 1e-5, weight_decay = 0.05, momentum = 0.0, label_smoothing = 0.1,
            clip_grad = 0.0;
     int64_t warmup = -1;
     std::string augment = "crop,flip";

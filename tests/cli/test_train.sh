@@ -55,7 +55,7 @@ expect_error 2 "-o $WORK/a: the run folder exists; continue it with --resume or 
     train "${SMALL[@]}" --epochs 2 -o "$WORK/a"
 expect_error 2 "-o $WORK/none: no run to resume there (no run.json); start it without --resume" \
     train "${SMALL[@]}" --resume -o "$WORK/none"
-expect_error 2 "--lr 0.5 differs from the run's 0.002 in $WORK/a/run.json: --resume continues the run as it was started" \
+expect_error 2 "--lr 0.5 differs from the run's 0.003 in $WORK/a/run.json: --resume continues the run as it was started" \
     train --resume --lr 0.5 -o "$WORK/a" -q
 # A finished run resumed: nothing to do, nothing changes.
 cp "$WORK/a/model.safetensors" "$WORK/finished.safetensors"
