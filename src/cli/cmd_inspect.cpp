@@ -6,9 +6,12 @@
 #include "rpb/error.hpp"
 #include "rpb/table_structure.hpp"
 
+#include <array>
 #include <cmath>
 #include <fmt/format.h>
 #include <memory>
+#include <optional>
+#include <string_view>
 
 namespace rpb::cli {
 
@@ -147,6 +150,12 @@ bool has_structure(const CheckpointBias& b) {
     return b.resolved && b.scheme.type != SchemeType::t5;
 }
 
+// The block a table's structure rows are labelled with: its module, or the tensor's name when
+// it sits at the top level.
+std::string structure_block(const CheckpointBias& b) {
+    return safe(b.prefix.empty() ? b.name : b.prefix);
+}
+
 nlohmann::json number_or_null(double v) {
     return std::isnan(v) ? nlohmann::json() : nlohmann::json(v);
 }
@@ -166,24 +175,41 @@ nlohmann::json structure_json(const std::vector<HeadStructure>& heads) {
     return out;
 }
 
+// One row per head of every table that has a structure; the block column is as wide as the
+// longest block name (HF names such as encoder.layer.11.attention are long).
 std::string
-structure_text(const std::vector<std::pair<std::string, std::vector<HeadStructure>>>& tables) {
+structure_text(const std::vector<CheckpointBias>& biases,
+               const std::vector<std::optional<std::vector<HeadStructure>>>& structures) {
     std::string text =
         "# per head (offset = query - key): self = (b(0,0) - mean) / std; locality = corr(b, "
         "-|offset|);\n# row-col = (mean b in the query's row - in its column) / std; mirror = "
         "corr(b(dy,dx), b(dy,-dx)); cls entries raw\n";
-    text += fmt::format("{:<24}  {:>4}  {:>7}  {:>8}  {:>7}  {:>6}  {:>8}  {:>8}  {:>8}\n", "block",
-                        "head", "self", "locality", "row-col", "mirror", "cls->tok", "tok->cls",
-                        "cls->cls");
+    size_t block_width = std::string_view("block").size();
+    for (size_t i = 0; i < biases.size(); ++i) {
+        if (structures[i]) {
+            block_width = std::max(block_width, structure_block(biases[i]).size());
+        }
+    }
+    const auto row = [&](const std::string& block, const std::string& head,
+                         const std::array<std::string, 7>& cells) {
+        return fmt::format("{:<{}}  {:>4}  {:>7}  {:>8}  {:>7}  {:>6}  {:>8}  {:>8}  {:>8}\n",
+                           block, block_width, head, cells[0], cells[1], cells[2], cells[3],
+                           cells[4], cells[5], cells[6]);
+    };
+    text += row("block", "head",
+                {"self", "locality", "row-col", "mirror", "cls->tok", "tok->cls", "cls->cls"});
     const auto num = [](double v, int digits) {
         return std::isnan(v) ? std::string("-") : fmt::format("{:.{}f}", v, digits);
     };
-    for (const auto& [block, heads] : tables) {
-        for (const HeadStructure& s : heads) {
-            text += fmt::format(
-                "{:<24}  {:>4}  {:>7}  {:>8}  {:>7}  {:>6}  {:>8}  {:>8}  {:>8}\n", block, s.head,
-                num(s.self, 2), num(s.locality, 2), num(s.row_minus_column, 2), num(s.mirror, 2),
-                num(s.cls_to_token, 3), num(s.token_to_cls, 3), num(s.cls_to_cls, 3));
+    for (size_t i = 0; i < biases.size(); ++i) {
+        if (!structures[i]) {
+            continue;
+        }
+        for (const HeadStructure& s : *structures[i]) {
+            text += row(structure_block(biases[i]), fmt::format("{}", s.head),
+                        {num(s.self, 2), num(s.locality, 2), num(s.row_minus_column, 2),
+                         num(s.mirror, 2), num(s.cls_to_token, 3), num(s.token_to_cls, 3),
+                         num(s.cls_to_cls, 3)});
         }
     }
     return text;
@@ -199,25 +225,26 @@ void run_inspect(const InspectOptions& o) {
     }
     const SafetensorsFile file(o.file);
     const std::vector<CheckpointBias> biases = find_biases(file);
-    std::vector<std::pair<std::string, std::vector<HeadStructure>>> structures;
+    // structures[i] belongs to biases[i]; empty for a table that has none (or without
+    // --structure).
+    std::vector<std::optional<std::vector<HeadStructure>>> structures(biases.size());
+    bool any_structure = false;
     if (o.structure) {
-        for (const auto& b : biases) {
-            if (has_structure(b)) {
-                structures.emplace_back(safe(b.prefix.empty() ? b.name : b.prefix),
-                                        table_structure(bias_table(file, b), b.scheme));
+        for (size_t i = 0; i < biases.size(); ++i) {
+            if (has_structure(biases[i])) {
+                structures[i] = table_structure(bias_table(file, biases[i]), biases[i].scheme);
+                any_structure = true;
             }
         }
     }
     std::string text;
     if (format == OutputFormat::json) {
         nlohmann::json tables = nlohmann::json::array();
-        size_t next_structure = 0;
-        for (const auto& b : biases) {
-            tables.push_back(to_json(b));
+        for (size_t i = 0; i < biases.size(); ++i) {
+            tables.push_back(to_json(biases[i]));
             if (o.structure) {
                 tables.back()["structure"] =
-                    has_structure(b) ? structure_json(structures[next_structure++].second)
-                                     : nlohmann::json();
+                    structures[i] ? structure_json(*structures[i]) : nlohmann::json();
             }
         }
         const nlohmann::json doc = {{"command", "inspect"},
@@ -228,8 +255,8 @@ void run_inspect(const InspectOptions& o) {
         text = doc.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
     } else {
         text = text_report(file, biases);
-        if (!structures.empty()) {
-            text += structure_text(structures);
+        if (any_structure) {
+            text += structure_text(biases, structures);
         }
     }
     auto out = open_output(o.output, false);

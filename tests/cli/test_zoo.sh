@@ -45,6 +45,12 @@ expect_eq "structure rows: 2 blocks x 2 heads" "$(printf '%s\n' "$out" | awk '$2
     "blocks.0.attn:0 blocks.0.attn:1 blocks.1.attn:0 blocks.1.attn:1 "
 # correlations lie in [-1, 1]; the class token's three entries are there
 expect_eq "structure ranges" "$(printf '%s\n' "$out" | awk '$2 ~ /^[0-9]+$/ && NF == 9 { if ($4 < -1 || $4 > 1 || $6 < -1 || $6 > 1 || $7 == "-") bad = 1 } END { print bad + 0 }')" "0"
+# HF block names are longer than timm's: the block column widens, so every row lines up.
+expect_ok inspect "$Z/hf_swin.safetensors" --structure
+expect_eq "structure columns line up under long block names" \
+    "$(printf '%s\n' "$out" | sed -n '/^# per head/,$p' | grep -v '^#' | awk '{ print length($0) }' | sort -u | wc -l)" "1"
+expect_eq "structure rows of hf_swin" \
+    "$(printf '%s\n' "$out" | sed -n '/^# per head/,$p' | grep -c '^swin.encoder.layers.0.blocks.0.attention ')" "2"
 expect_ok inspect "$Z/rpbtool_vit.safetensors" --structure --format json
 for key in '"structure":[{"cls_to_cls":' '"locality":' '"mirror":' '"row_minus_column":' '"self":'; do
     case "$out" in *"$key"*) pass ;; *) fail "inspect --structure json lacks $key" ;; esac
