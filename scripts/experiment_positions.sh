@@ -94,15 +94,21 @@ machines() { # the CPUs that trained a run, from machines.txt
     echo "trained which epochs). Each run: \`rpbtool --config samples/vit_fashion_mnist.toml train --pos POS${extra[*]:+ ${extra[*]}}\`"
     echo "(the same seed, data, model size and schedule; only the position scheme differs)."
     echo
-    echo "| --pos | epochs | test accuracy (last epoch) | best test accuracy (epoch) | test loss | train accuracy | training time | trained on |"
-    echo "|---|---|---|---|---|---|---|---|"
+    echo "| --pos | epochs | test accuracy (last epoch) | best test accuracy (epoch) | test loss | train accuracy | training time | median epoch | trained on |"
+    echo "|---|---|---|---|---|---|---|---|---|"
     for pos in "${schemes[@]}"; do
         m=$runs/$pos/metrics.csv
         [[ -f $m ]] || continue
-        tail -n +2 "$m" | awk -F, -v pos="$pos" -v cpu="$(machines "$pos")" '
+        total=$(sed -n 's/^ *"epochs": *\([0-9]*\).*/\1/p' "$runs/$pos/run.json")
+        # The median epoch: what an epoch takes when the machine is not shared most of the time.
+        median=$(tail -n +2 "$m" | awk -F, '{ print $7 - prev; prev = $7 }' | sort -n |
+            awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }')
+        tail -n +2 "$m" | awk -F, -v pos="$pos" -v total="$total" -v median="$median" \
+            -v cpu="$(machines "$pos")" '
             { if ($6 > best) { best = $6; at = $1 } last = $0 }
-            END { split(last, f, ","); printf "| %s | %d | %.2f%% | %.2f%% (%d) | %.4f | %.2f%% | %.1f min | %s |\n",
-                  pos, f[1], 100 * f[6], 100 * best, at, f[5], 100 * f[4], f[7] / 60, cpu }'
+            END { split(last, f, ","); printf "| %s | %d of %d%s | %.2f%% | %.2f%% (%d) | %.4f | %.2f%% | %.1f min | %.1f s | %s |\n",
+                  pos, f[1], total, f[1] < total ? " (unfinished)" : "", 100 * f[6], 100 * best, at,
+                  f[5], 100 * f[4], f[7] / 60, median, cpu }'
     done
     echo
     echo "Test accuracy (%) along the way:"
