@@ -33,6 +33,12 @@ pictures_link=$(realpath -m --relative-to="$(dirname "$doc")" "$pictures")
 schemes=(${SCHEMES:-rpb-2d rpb-1d t5 ape none})
 [[ -x $rpbtool ]] || scripts/setup.sh
 mkdir -p "$runs" "$pictures"
+# One experiment at a time per runs folder: two would train the same run folder at once.
+exec 9<"$runs"
+if ! flock -n 9; then
+    echo "experiment: another experiment_positions.sh is running on $runs; wait for it or stop it" >&2
+    exit 1
+fi
 
 cpu_name() {
     echo "$(lscpu | sed -n "s/^Model name: *//p" | head -1) (family $(lscpu | sed -n "s/^CPU family: *//p" | head -1), model $(lscpu | sed -n "s/^Model: *//p" | head -1))"
