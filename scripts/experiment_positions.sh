@@ -15,8 +15,8 @@
 # (a few MB each: model, optimiser state, logs) live in git beside the report, because a
 # session's machine may not be the next one's: commit them, finished or not, before a session
 # ends, and the next session on any machine continues from there. runs/machines.txt says which
-# CPU trained which epochs, since the times depend on it (the accuracies do not: same seed,
-# same bytes).
+# CPU trained which epochs, since the times depend on it (and the last digits of the accuracies
+# can: same seed, same bytes for any thread count on one machine, not across all CPUs).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"

@@ -8,8 +8,9 @@
 #   scripts/summarize_runs.sh                     every folder of runs/ with a metrics.csv
 #   scripts/summarize_runs.sh runs/recipe60 runs/wd02-60
 #
-# Times depend on the machine and on what else ran beside a run; the accuracies do not (same
-# seed, same bytes).
+# Times depend on the machine and on what else ran beside a run. The accuracies do not depend on
+# the thread count (same seed, same bytes on one machine), but can on the CPU: the recipe ended
+# at 92.58% on an Intel Xeon and at 92.53% on an AMD EPYC.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 recipe=${RECIPE:-$root/samples/vit_fashion_mnist.toml}
