@@ -48,6 +48,10 @@ epochs_done() {
     local m=$1/metrics.csv
     if [[ -f $m ]]; then tail -n +2 "$m" | tail -1 | cut -d, -f1; else echo 0; fi
 }
+# The epochs a run folder was started for (run.json), empty before it starts.
+epochs_planned() {
+    sed -n 's/^ *"epochs": *\([0-9]*\).*/\1/p' "$1/run.json" 2>/dev/null || true
+}
 
 extra=("${train_args[@]}")
 [[ -n $epochs ]] && extra+=(--epochs "$epochs")
@@ -55,7 +59,7 @@ for pos in "${schemes[@]}"; do
     dir=$runs/$pos
     # One line per session that trains a run, before it trains: which machine made which epochs.
     done_epochs=$(epochs_done "$dir")
-    total=$(sed -n 's/^ *"epochs": *\([0-9]*\).*/\1/p' "$dir/run.json" 2>/dev/null || true)
+    total=$(epochs_planned "$dir")
     if [[ -z $total ]] || ((done_epochs < total)); then
         printf '%s\t%s\tfrom epoch %d\t%s, %d cores\n' "$pos" "$(date -u '+%Y-%m-%d %H:%M UTC')" \
             "$((done_epochs + 1))" "$(cpu_name)" "$(nproc)" >>"$runs/machines.txt"
@@ -105,7 +109,7 @@ machines() { # the CPUs that trained a run, from machines.txt
     for pos in "${schemes[@]}"; do
         m=$runs/$pos/metrics.csv
         [[ -f $m ]] || continue
-        total=$(sed -n 's/^ *"epochs": *\([0-9]*\).*/\1/p' "$runs/$pos/run.json")
+        total=$(epochs_planned "$runs/$pos")
         # The median epoch: what an epoch takes when the machine is not shared most of the time.
         median=$(tail -n +2 "$m" | awk -F, '{ print $7 - prev; prev = $7 }' | sort -n |
             awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }')
