@@ -40,17 +40,7 @@ python=/usr/bin/python3
 
 die() { echo "bench_attn: $*" >&2; exit 1; }
 
-need=()
-for pkg in python3-torch python3-numpy libopenblas0-pthread time; do
-    dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
-done
-if ((${#need[@]})); then
-    echo "bench_attn: installing ${need[*]}" >&2
-    sudo_cmd=()
-    [[ $(id -u) == 0 ]] || sudo_cmd=(sudo)
-    "${sudo_cmd[@]}" apt-get update -q
-    "${sudo_cmd[@]}" apt-get install -y -q "${need[@]}"
-fi
+"$root/scripts/install_packages.sh" bench_attn python3-torch python3-numpy libopenblas0-pthread time
 [[ -f $build/librpbcore.a ]] || die "no $build/librpbcore.a (build the project, or set BUILD)"
 
 tmp=$(mktemp -d)

@@ -25,19 +25,8 @@ python=/usr/bin/python3
 
 die() { echo "bench_bias: $*" >&2; exit 1; }
 
-need=()
-for pkg in python3-torch python3-numpy libopenblas0-pthread; do
-    dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
-done
-if ((${#need[@]})); then
-    echo "bench_bias: installing ${need[*]}" >&2
-    sudo_cmd=()
-    [[ $(id -u) == 0 ]] || sudo_cmd=(sudo)
-    "${sudo_cmd[@]}" apt-get update -q
-    "${sudo_cmd[@]}" apt-get install -y -q "${need[@]}"
-fi
+"$root/scripts/install_packages.sh" bench_bias python3-torch python3-numpy libopenblas0-pthread time
 [[ -x $rpbtool ]] || die "no rpbtool at $rpbtool (build it, or set RPBTOOL)"
-[[ -x /usr/bin/time ]] || die "/usr/bin/time is missing (apt-get install time)"
 "$rpbtool" bias --qlen 8 --heads 2 --format npy -o /dev/null ||
     die "$rpbtool bias does not run"
 

@@ -8,7 +8,7 @@ rpbtool=${RPBTOOL:-$root/build/rpbtool}
 reps=${REPS:-7}
 q=${QLEN:-8192}
 [[ -x $rpbtool ]] || { echo "bench_bucket: no rpbtool at $rpbtool" >&2; exit 1; }
-[[ -x /usr/bin/time ]] || { echo "bench_bucket: /usr/bin/time is missing (apt-get install time)" >&2; exit 1; }
+"$root/scripts/install_packages.sh" bench_bucket time
 tmp=$(mktemp)
 trap 'rm -f "$tmp"' EXIT
 for ((r = 0; r < reps; ++r)); do

@@ -80,12 +80,7 @@ int main(int argc, char** argv) {
 }
 CPP
 # OpenBLAS is the peer here only; rpbtool itself links no BLAS.
-if ! dpkg -s libopenblas-dev >/dev/null 2>&1; then
-    echo "bench_gemm: installing libopenblas-dev" >&2
-    sudo_cmd=()
-    [[ $(id -u) == 0 ]] || sudo_cmd=(sudo)
-    "${sudo_cmd[@]}" apt-get install -y -q libopenblas-dev
-fi
+"$root/scripts/install_packages.sh" bench_gemm libopenblas-dev
 c++ -std=c++20 -O2 -I"$root/include" $(pkg-config --cflags openblas) "$tmp/bench.cpp" \
     "$build/librpbcore.a" $(pkg-config --libs openblas) -lfmt -lpthread -o "$tmp/bench"
 export OPENBLAS_NUM_THREADS=1

@@ -30,6 +30,8 @@ python=/usr/bin/python3
 rpbtool=${RPBTOOL:-$build/rpbtool}
 
 [[ -x $rpbtool ]] || { echo "bench_train: no $rpbtool (build first)" >&2; exit 1; }
+# The peer (PyTorch on OpenBLAS) and /usr/bin/time, which measures both sides' peak memory.
+"$root/scripts/install_packages.sh" bench_train python3-torch python3-numpy libopenblas0-pthread time
 [[ -d $data ]] || { echo "bench_train: no data set in $data (scripts/setup.sh installs it)" >&2; exit 1; }
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT

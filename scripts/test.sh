@@ -10,13 +10,7 @@ scripts/setup.sh
 
 # Chromium: the headless browser that tests/cli/test_html.sh loads the interactive pages in
 # (only the tests need it, so setup.sh, which builds, does not install it).
-if ! dpkg-query -W -f='${Status}' chromium 2>/dev/null | grep -q "install ok installed"; then
-    echo "test: installing chromium" >&2
-    sudo=""
-    [ "$(id -u)" -eq 0 ] || sudo="sudo"
-    $sudo apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends chromium >/dev/null
-fi
+scripts/install_packages.sh test chromium
 
 echo "== tests (Release)"
 ctest --test-dir build --output-on-failure -j "$(nproc)"
