@@ -105,6 +105,33 @@ TEST_CASE("rpb::table_structure reads the class token's entries and 1d windows")
     CHECK(h1[0].locality == doctest::Approx(0.0));
     CHECK(std::isnan(h1[0].row_minus_column));
     CHECK(std::isnan(h1[0].cls_to_token));
+    CHECK(std::isnan(h1[0].row_period));    // no image row given
+    CHECK(std::isnan(heads[0].row_period)); // 2d tables have their rows already
+}
+
+TEST_CASE("rpb::table_structure finds an image's rows in a 1d table of its patches") {
+    // 3x3 patches plus a class token: a 1d window of 10 tokens, d in [-9, 9].
+    Scheme s;
+    s.type = SchemeType::window1d;
+    s.window_w = 10;
+    const auto table_of = [&](auto f) {
+        FloatTensor t({19, 1});
+        for (int64_t e = 0; e < 19; ++e) {
+            t.at(e, 0) = static_cast<float>(f(window_offset(s, static_cast<int32_t>(e)).dx));
+        }
+        return t;
+    };
+    // A bias of the column offset alone (d mod 3) repeats every row: b(d) = b(d + 3) exactly.
+    const auto column_only = table_of([](int64_t d) { return double(((d % 3) + 3) % 3); });
+    CHECK(table_structure(column_only, s, 3)[0].row_period == doctest::Approx(1.0));
+    // By hand: b = 1 at d = 0 only. Pairs (b(d), b(d + 3)) for d in [-9, 6]: 16 pairs, the
+    // first is 1 at d = 0, the second at d = -3, never both; means 1/16. Sum of products minus
+    // n * mean * mean: 0 - 16 / 256 = -1/16; each side's sum of squares: 1 - 1/16 = 15/16;
+    // correlation -1/15.
+    const auto self_only = table_of([](int64_t d) { return d == 0 ? 1.0 : 0.0; });
+    CHECK(table_structure(self_only, s, 3)[0].row_period == doctest::Approx(-1.0 / 15.0));
+    // A row length the window cannot hold leaves no pairs.
+    CHECK(std::isnan(table_structure(self_only, s, 19)[0].row_period));
 }
 
 TEST_CASE("rpb::table_structure keeps what a left-right mirror keeps") {

@@ -45,6 +45,8 @@ struct CheckpointBias {
     bool resolved = false; ///< the scheme below is known
     Scheme scheme;         ///< when resolved
     std::string source;    ///< how the scheme was found: "index", "config", "entries", "name"
+    int64_t image_row = 0; ///< an rpbtool rpb-1d model's table: patches per image row, which
+                           ///< fold its token sequence back into the image (config); else 0
     std::string note;      ///< when not resolved: why (e.g. the window shapes that fit)
     int64_t entries = 0;
     int64_t heads = 0;

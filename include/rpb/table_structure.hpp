@@ -33,6 +33,11 @@ struct HeadStructure {
     /// left-right symmetric (what horizontal-flip augmentation would make), -1 antisymmetric.
     /// For 1d: b(d) with b(-d), looking forward against looking back.
     double mirror = 0;
+    /// 1d tables of a sequence of image patches (row_length > 0): Pearson correlation of b(d)
+    /// with b(d + row_length) over all d where both exist. Keys one image row further away sit
+    /// row_length tokens further along the sequence, so a head that treats the same column of
+    /// neighbouring rows alike, having found the image's rows in a 1d sequence, scores high.
+    double row_period = 0;
     /// The class token's entries (2d with a class token), raw: class token to a patch, a patch
     /// to the class token, the class token to itself.
     double cls_to_token = 0;
@@ -40,9 +45,11 @@ struct HeadStructure {
     double cls_to_cls = 0;
 };
 
-/// One HeadStructure per column of `table` (entries, heads) of a 1d or 2d window scheme.
-/// Throws rpb::UsageError for t5 (its buckets are not offsets) and rpb::Error when the table's
-/// rows do not match the scheme.
-std::vector<HeadStructure> table_structure(const FloatTensor& table, const Scheme& scheme);
+/// One HeadStructure per column of `table` (entries, heads) of a 1d or 2d window scheme;
+/// `row_length` > 0 says that a 1d table's tokens are image patches, row by row, that many a
+/// row (row_period is NaN without it, and for 2d tables). Throws rpb::UsageError for t5 (its
+/// buckets are not offsets) and rpb::Error when the table's rows do not match the scheme.
+std::vector<HeadStructure> table_structure(const FloatTensor& table, const Scheme& scheme,
+                                           int64_t row_length = 0);
 
 } // namespace rpb

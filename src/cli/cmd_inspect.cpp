@@ -168,6 +168,7 @@ nlohmann::json structure_json(const std::vector<HeadStructure>& heads) {
                        {"locality", number_or_null(s.locality)},
                        {"row_minus_column", number_or_null(s.row_minus_column)},
                        {"mirror", number_or_null(s.mirror)},
+                       {"row_period", number_or_null(s.row_period)},
                        {"cls_to_token", number_or_null(s.cls_to_token)},
                        {"token_to_cls", number_or_null(s.token_to_cls)},
                        {"cls_to_cls", number_or_null(s.cls_to_cls)}});
@@ -183,7 +184,8 @@ structure_text(const std::vector<CheckpointBias>& biases,
     std::string text =
         "# per head (offset = query - key): self = (b(0,0) - mean) / std; locality = corr(b, "
         "-|offset|);\n# row-col = (mean b in the query's row - in its column) / std; mirror = "
-        "corr(b(dy,dx), b(dy,-dx)); cls entries raw\n";
+        "corr(b(dy,dx), b(dy,-dx));\n# period = 1d over image patches, W a row: corr(b(d), "
+        "b(d+W)); cls entries raw\n";
     size_t block_width = std::string_view("block").size();
     for (size_t i = 0; i < biases.size(); ++i) {
         if (structures[i]) {
@@ -191,13 +193,15 @@ structure_text(const std::vector<CheckpointBias>& biases,
         }
     }
     const auto row = [&](const std::string& block, const std::string& head,
-                         const std::array<std::string, 7>& cells) {
-        return fmt::format("{:<{}}  {:>4}  {:>7}  {:>8}  {:>7}  {:>6}  {:>8}  {:>8}  {:>8}\n",
-                           block, block_width, head, cells[0], cells[1], cells[2], cells[3],
-                           cells[4], cells[5], cells[6]);
+                         const std::array<std::string, 8>& cells) {
+        return fmt::format(
+            "{:<{}}  {:>4}  {:>7}  {:>8}  {:>7}  {:>6}  {:>6}  {:>8}  {:>8}  {:>8}\n", block,
+            block_width, head, cells[0], cells[1], cells[2], cells[3], cells[4], cells[5], cells[6],
+            cells[7]);
     };
-    text += row("block", "head",
-                {"self", "locality", "row-col", "mirror", "cls->tok", "tok->cls", "cls->cls"});
+    text += row(
+        "block", "head",
+        {"self", "locality", "row-col", "mirror", "period", "cls->tok", "tok->cls", "cls->cls"});
     const auto num = [](double v, int digits) {
         return std::isnan(v) ? std::string("-") : fmt::format("{:.{}f}", v, digits);
     };
@@ -208,8 +212,8 @@ structure_text(const std::vector<CheckpointBias>& biases,
         for (const HeadStructure& s : *structures[i]) {
             text += row(structure_block(biases[i]), fmt::format("{}", s.head),
                         {num(s.self, 2), num(s.locality, 2), num(s.row_minus_column, 2),
-                         num(s.mirror, 2), num(s.cls_to_token, 3), num(s.token_to_cls, 3),
-                         num(s.cls_to_cls, 3)});
+                         num(s.mirror, 2), num(s.row_period, 2), num(s.cls_to_token, 3),
+                         num(s.token_to_cls, 3), num(s.cls_to_cls, 3)});
         }
     }
     return text;
@@ -232,7 +236,8 @@ void run_inspect(const InspectOptions& o) {
     if (o.structure) {
         for (size_t i = 0; i < biases.size(); ++i) {
             if (has_structure(biases[i])) {
-                structures[i] = table_structure(bias_table(file, biases[i]), biases[i].scheme);
+                structures[i] = table_structure(bias_table(file, biases[i]), biases[i].scheme,
+                                                biases[i].image_row);
                 any_structure = true;
             }
         }

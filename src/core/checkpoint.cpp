@@ -105,8 +105,14 @@ Scheme scheme_from_index(const SafetensorsFile& file, const SafetensorsFile::Ent
                             tried));
 }
 
+// What an rpbtool model's configuration says of its tables.
+struct ConfigScheme {
+    Scheme scheme;
+    int64_t image_row = 0; // rpb-1d: patches per image row (CheckpointBias::image_row)
+};
+
 // rpbtool's own models describe themselves (formats.md "Model files").
-std::optional<Scheme> scheme_from_config(const SafetensorsFile& file) {
+std::optional<ConfigScheme> scheme_from_config(const SafetensorsFile& file) {
     auto it = file.metadata().find("rpbtool.config");
     if (it == file.metadata().end()) {
         return std::nullopt;
@@ -119,6 +125,7 @@ std::optional<Scheme> scheme_from_config(const SafetensorsFile& file) {
         const int64_t gw = c.at("image_size").at(1).get<int64_t>() / patch;
         const bool cls = c.value("pool", std::string("cls")) == "cls";
         Scheme s;
+        int64_t image_row = 0;
         if (pos == "rpb-2d") {
             s.type = SchemeType::window2d;
             s.window_h = gh;
@@ -127,6 +134,7 @@ std::optional<Scheme> scheme_from_config(const SafetensorsFile& file) {
         } else if (pos == "rpb-1d") {
             s.type = SchemeType::window1d;
             s.window_w = gh * gw + (cls ? 1 : 0);
+            image_row = gw;
         } else if (pos == "t5") {
             s.type = SchemeType::t5;
             s.t5.num_buckets = c.value("num_buckets", int64_t{32});
@@ -135,7 +143,7 @@ std::optional<Scheme> scheme_from_config(const SafetensorsFile& file) {
         } else {
             return std::nullopt;
         }
-        return s;
+        return ConfigScheme{s, image_row};
     } catch (const std::exception&) {
         throw Error(fmt::format("{}: the \"rpbtool.config\" metadata is not a model "
                                 "configuration (formats.md \"Model files\")",
@@ -166,7 +174,7 @@ void scheme_from_entries(CheckpointBias& b) {
 // One bias tensor described, or nothing when `entry` is not one.
 std::optional<CheckpointBias> describe(const SafetensorsFile& file,
                                        const SafetensorsFile::Entry& entry,
-                                       const std::optional<Scheme>& config,
+                                       const std::optional<ConfigScheme>& config,
                                        const std::map<std::string, int64_t>& users) {
     const std::string& name = entry.name;
     CheckpointBias b;
@@ -248,8 +256,9 @@ std::optional<CheckpointBias> describe(const SafetensorsFile& file,
             b.scheme = scheme_from_index(file, *index, name, b.entries);
             b.resolved = true;
             b.source = "index";
-        } else if (config && config->num_entries() == b.entries) {
-            b.scheme = *config;
+        } else if (config && config->scheme.num_entries() == b.entries) {
+            b.scheme = config->scheme;
+            b.image_row = config->image_row;
             b.resolved = true;
             b.source = "config";
         } else if (name.ends_with(t5_suffix)) {
@@ -320,7 +329,7 @@ std::string projection_family(const SafetensorsFile& file, const std::string& di
 
 std::vector<CheckpointBias> find_biases(const SafetensorsFile& file) {
     std::vector<CheckpointBias> out;
-    const std::optional<Scheme> config = scheme_from_config(file);
+    const std::optional<ConfigScheme> config = scheme_from_config(file);
     const std::map<std::string, int64_t> users = detail::table_users(file);
     for (const auto& entry : file.entries()) {
         if (auto b = describe(file, entry, config, users)) {

@@ -49,7 +49,8 @@ double mean_of(const std::vector<double>& values) {
 
 } // namespace
 
-std::vector<HeadStructure> table_structure(const FloatTensor& table, const Scheme& scheme) {
+std::vector<HeadStructure> table_structure(const FloatTensor& table, const Scheme& scheme,
+                                           int64_t row_length) {
     if (scheme.type == SchemeType::t5) {
         throw UsageError("table structure: t5 buckets are not offsets (accepted: 1d and 2d "
                          "window tables)");
@@ -97,9 +98,15 @@ std::vector<HeadStructure> table_structure(const FloatTensor& table, const Schem
         const double std = std::sqrt(var / static_cast<double>(b.size()));
         const auto in_std = [&](double v) { return std > 0 ? v / std : nan; };
 
-        std::vector<double> row, column, mirrored(b.size());
+        std::vector<double> row, column, mirrored(b.size()), here, a_row_on;
         for (size_t i = 0; i < b.size(); ++i) {
             const WindowOffset& o = offsets[i];
+            if (!two_d && row_length > 0) {
+                if (const auto next = at.find({0, o.dx + row_length}); next != at.end()) {
+                    here.push_back(b[i]);
+                    a_row_on.push_back(b[static_cast<size_t>(next->second)]);
+                }
+            }
             if (o.dy == 0 && o.dx != 0) {
                 row.push_back(b[i]);
             }
@@ -114,6 +121,7 @@ std::vector<HeadStructure> table_structure(const FloatTensor& table, const Schem
         s.locality = correlation(b, minus_length);
         s.row_minus_column = two_d ? in_std(mean_of(row) - mean_of(column)) : nan;
         s.mirror = correlation(b, mirrored);
+        s.row_period = here.size() >= 2 ? correlation(here, a_row_on) : nan;
         const auto extra = [&](int k) {
             return cls_entry[k] < 0 ? nan : static_cast<double>(table.at(cls_entry[k], h));
         };

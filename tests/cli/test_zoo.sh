@@ -39,12 +39,18 @@ case "$(cat "$WORK/i.json")" in '{"command":"inspect"'*) pass ;; *) fail "-o .js
 
 # --- inspect --structure: a row of numbers per head of every window table, none for t5 ---------
 expect_ok inspect "$Z/rpbtool_vit.safetensors" --structure
-expect_eq "structure header" "$(printf '%s\n' "$out" | grep '^block ' | tail -1 | awk '{ print $1, $2, $3, $4, $5, $6, $7 }')" \
-    "block head self locality row-col mirror cls->tok"
-expect_eq "structure rows: 2 blocks x 2 heads" "$(printf '%s\n' "$out" | awk '$2 ~ /^[0-9]+$/ && NF == 9 { printf "%s:%s ", $1, $2 }')" \
+expect_eq "structure header" "$(printf '%s\n' "$out" | grep '^block ' | tail -1 | awk '{ print $1, $2, $3, $4, $5, $6, $7, $8 }')" \
+    "block head self locality row-col mirror period cls->tok"
+expect_eq "structure rows: 2 blocks x 2 heads" "$(printf '%s\n' "$out" | awk '$2 ~ /^[0-9]+$/ && NF == 10 { printf "%s:%s ", $1, $2 }')" \
     "blocks.0.attn:0 blocks.0.attn:1 blocks.1.attn:0 blocks.1.attn:1 "
-# correlations lie in [-1, 1]; the class token's three entries are there
-expect_eq "structure ranges" "$(printf '%s\n' "$out" | awk '$2 ~ /^[0-9]+$/ && NF == 9 { if ($4 < -1 || $4 > 1 || $6 < -1 || $6 > 1 || $7 == "-") bad = 1 } END { print bad + 0 }')" "0"
+# correlations lie in [-1, 1]; a 2d table has no period; the class token's three entries are there
+expect_eq "structure ranges" "$(printf '%s\n' "$out" | awk '$2 ~ /^[0-9]+$/ && NF == 10 { if ($4 < -1 || $4 > 1 || $6 < -1 || $6 > 1 || $7 != "-" || $8 == "-") bad = 1 } END { print bad + 0 }')" "0"
+# An rpbtool rpb-1d model (12x12 images, a 3x3 grid of patches, class token first): its config
+# says a row is 3 patches, so each head has a period in [-1, 1]; no row-col, no class entries.
+expect_ok inspect "$GOLDEN/vit/rpb1d_cls/model.safetensors" --structure
+expect_eq "rpb-1d structure: period, and no row-col or class entries" \
+    "$(printf '%s\n' "$out" | awk '$2 ~ /^[0-9]+$/ && NF == 10 { ok = ($5 == "-" && $7 >= -1 && $7 <= 1 && $8 == "-"); printf "%s:%s:%d ", $1, $2, ok }')" \
+    "blocks.0.attn:0:1 blocks.0.attn:1:1 blocks.1.attn:0:1 blocks.1.attn:1:1 "
 # HF block names are longer than timm's: the block column widens, so every row lines up.
 expect_ok inspect "$Z/hf_swin.safetensors" --structure
 expect_eq "structure columns line up under long block names" \
@@ -52,7 +58,7 @@ expect_eq "structure columns line up under long block names" \
 expect_eq "structure rows of hf_swin" \
     "$(printf '%s\n' "$out" | sed -n '/^# per head/,$p' | grep -c '^swin.encoder.layers.0.blocks.0.attention ')" "2"
 expect_ok inspect "$Z/rpbtool_vit.safetensors" --structure --format json
-for key in '"structure":[{"cls_to_cls":' '"locality":' '"mirror":' '"row_minus_column":' '"self":'; do
+for key in '"structure":[{"cls_to_cls":' '"locality":' '"mirror":' '"row_minus_column":' '"row_period":null' '"self":'; do
     case "$out" in *"$key"*) pass ;; *) fail "inspect --structure json lacks $key" ;; esac
 done
 expect_ok inspect "$Z/hf_t5.safetensors" --structure
