@@ -15,8 +15,11 @@
 #   steps after 2 untimed ones, and torch.no_grad() evaluation (batch 500).
 # - They alternate, REPS times; medians and ratios. Peak memory: /usr/bin/time's max RSS for
 #   rpbtool, ru_maxrss for the peer's process (torch included).
-# - Fair BLAS: the peer restarts itself with OPENBLAS_CORETYPE=SkylakeX (Haswell without
-#   AVX-512) when OpenBLAS would fall back to Prescott; the report says what it ran with.
+# - Fair BLAS: the peer starts without the OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE it may
+#   inherit (some machines set them for every process, to an AVX2 kernel on AVX-512 CPUs),
+#   and restarts itself with OPENBLAS_CORETYPE=SkylakeX (Haswell without AVX-512) when
+#   OpenBLAS's own choice is below what the CPU runs; PEER_CORETYPE=NAME forces a kernel.
+#   The report says what it ran with.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -63,7 +66,8 @@ for r in $(seq 1 "$reps"); do
     read -r sec kb <"$tmp/e"
     awk -v s="$sec" 'BEGIN { printf "%.1f\n", 10000 / s }' >>"$tmp/rpb_eval_ips"
     echo "$kb" >>"$tmp/rpb_eval_rss"
-    "$python" "$root/scripts/bench_train_peer.py" --data "$data" --mode both --steps "$steps" \
+    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE ${PEER_CORETYPE:+OPENBLAS_CORETYPE=$PEER_CORETYPE} \
+        "$python" "$root/scripts/bench_train_peer.py" --data "$data" --mode both --steps "$steps" \
         --eval-images "$eval_images" --eval-batch 500 >"$tmp/peer.json"
     "$python" -c "
 import json, sys
