@@ -81,7 +81,8 @@ seeded weights, random input): with untrained weights attention is close to unif
     --what attn --window 7x7 --embed-dim 96 --heads 3
 
 # A short training of the ViT (2 epochs on the first 10,000 Fashion-MNIST images; about a
-# minute on 2 cores) and what it learned. The recipe itself is `rpbtool train` (an hour).
+# minute on 2 cores) and what it learned. The recipe itself is `rpbtool train` (30-45 minutes
+# on 2 cores).
 if [[ -d /usr/share/datasets/fashion-mnist ]]; then
     rm -rf "$out/vit-run"
     "$rpbtool" train --epochs 2 --limit-train 10000 -o "$out/vit-run" -q
