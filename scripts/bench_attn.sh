@@ -181,11 +181,10 @@ for p in avx512 avx2 scalar; do
     RPB_KERNEL_PATH=$p "${rpbtool[@]}" --version >/dev/null 2>&1 && paths+=("$p")
 done
 unset RPB_KERNEL_PATH
-# The peer's BLAS kernel: OpenBLAS's own choice, or a fair one when that is below what the
-# CPU runs (Prescott, its fallback for CPUs it does not know; or its AVX2 Haswell kernel, which
-# it gives AMD's AVX-512 CPUs).
-# Some machines set OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE for every process (an AVX2 kernel on
-# AVX-512 CPUs): the peer runs without both, so that the choice below is OpenBLAS's or ours.
+# The peer's BLAS kernel: OpenBLAS's own choice, or a fair one when that is below what the CPU
+# runs (Prescott, its fallback for CPUs it does not know, or any AVX2 kernel on an AVX-512 CPU).
+# Some machines set OPENBLAS_CORETYPE (an AVX2 kernel on AVX-512 CPUs) and OPENBLAS_L2_SIZE for
+# every process: the peer runs without both, so that the choice is OpenBLAS's or this one.
 unset OPENBLAS_L2_SIZE
 own_core=$(env -u OPENBLAS_CORETYPE OPENBLAS_VERBOSE=2 "$python" -c 'import torch' 2>&1 | awk '/Core:/ {print $2; exit}')
 if [[ -n ${PEER_CORETYPE+set} ]]; then
